@@ -1,0 +1,161 @@
+"""Per-epoch metric history, stored column-wise in growable NumPy arrays.
+
+Scalar columns hold one number per epoch; layer columns one number per weight matrix per epoch
+(index 0 is the input side). A value that does not exist (no test points, say) is NaN.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+from ..errors import FileFormatError
+
+SCALAR_COLUMNS = (
+    "epoch",             # 1-based count of epochs completed
+    "learning_rate",     # the rate used during this epoch
+    "train_loss",        # data loss on the training points (no penalty, no dropout)
+    "penalty",           # L1 + L2 penalty term added to the training objective
+    "test_loss",
+    "validation_loss",
+    "train_error",       # fraction misclassified (classification) or NaN (regression)
+    "test_error",
+    "validation_error",
+)
+LAYER_COLUMNS = (
+    "grad_norm",         # L2 norm of dL/dW for the layer, root-mean-square over the epoch's steps
+    "grad_mean_abs",     # mean |dL/dW| over the layer's weights, averaged over the epoch's steps
+    "weight_norm",       # L2 norm of W after the epoch
+    "near_zero",         # fraction of |W| < NEAR_ZERO after the epoch (L1 sparsity)
+)
+NEAR_ZERO = 1e-3
+
+
+class History:
+    def __init__(self, n_layers: int, capacity: int = 1024):
+        self.n_layers = n_layers
+        self._n = 0
+        self._scalars = {c: np.full(capacity, np.nan) for c in SCALAR_COLUMNS}
+        self._layers = {c: np.full((capacity, n_layers), np.nan) for c in LAYER_COLUMNS}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _grow(self):
+        cap = max(16, 2 * len(self._scalars["epoch"]))
+        for c, a in self._scalars.items():
+            b = np.full(cap, np.nan)
+            b[: self._n] = a[: self._n]
+            self._scalars[c] = b
+        for c, a in self._layers.items():
+            b = np.full((cap, self.n_layers), np.nan)
+            b[: self._n] = a[: self._n]
+            self._layers[c] = b
+
+    def append(self, scalars: dict, layers: dict) -> None:
+        if self._n == len(self._scalars["epoch"]):
+            self._grow()
+        i = self._n
+        for c, v in scalars.items():
+            self._scalars[c][i] = v
+        for c, v in layers.items():
+            self._layers[c][i] = v
+        self._n += 1
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        """A read-only view of one column (1-D for scalars, (epochs, layers) for layer columns)."""
+        src = self._scalars.get(column)
+        if src is None:
+            src = self._layers[column]
+        view = src[: self._n]
+        view.flags.writeable = False
+        return view
+
+    def last(self, column: str) -> float:
+        return float(self._scalars[column][self._n - 1]) if self._n else float("nan")
+
+    def truncate(self, n: int) -> None:
+        self._n = min(self._n, max(0, n))
+
+    def slice(self, start: int, stop: int | None = None) -> dict:
+        """Rows [start, stop) as plain arrays (copies): what a snapshot carries to the GUI."""
+        stop = self._n if stop is None else min(stop, self._n)
+        out = {c: a[start:stop].copy() for c, a in self._scalars.items()}
+        out.update({c: a[start:stop].copy() for c, a in self._layers.items()})
+        return out
+
+    def extend(self, rows: dict) -> None:
+        """Append the rows produced by :meth:`slice` (possibly from another process)."""
+        k = len(rows["epoch"])
+        while self._n + k > len(self._scalars["epoch"]):
+            self._grow()
+        for c in SCALAR_COLUMNS:
+            self._scalars[c][self._n:self._n + k] = rows[c]
+        for c in LAYER_COLUMNS:
+            self._layers[c][self._n:self._n + k] = rows[c]
+        self._n += k
+
+    # -- serialisation -----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """JSON-ready: lists of floats with NaN as None."""
+        def clean(a):
+            return [None if not np.isfinite(v) else float(v) for v in np.ravel(a)]
+        d = {c: clean(self[c]) for c in SCALAR_COLUMNS}
+        d.update({c: [clean(row) for row in self[c]] for c in LAYER_COLUMNS})
+        d["n_layers"] = self.n_layers
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, path: str = "history") -> "History":
+        if not isinstance(d, dict):
+            raise FileFormatError(f"{path}: expected an object of columns")
+        n_layers = d.get("n_layers")
+        if isinstance(n_layers, bool) or not isinstance(n_layers, int) or not 1 <= n_layers <= 64:
+            raise FileFormatError(f"{path}.n_layers: expected a whole number from 1 to 64")
+        unknown = set(d) - set(SCALAR_COLUMNS) - set(LAYER_COLUMNS) - {"n_layers"}
+        if unknown:
+            raise FileFormatError(f"{path}.{sorted(unknown)[0]}: unknown column")
+        n = None
+        rows = {}
+        for c in SCALAR_COLUMNS + LAYER_COLUMNS:
+            col = d.get(c)
+            if col is None:
+                raise FileFormatError(f"{path}.{c}: missing column")
+            if not isinstance(col, list):
+                raise FileFormatError(f"{path}.{c}: expected a list")
+            if n is None:
+                n = len(col)
+            elif len(col) != n:
+                raise FileFormatError(f"{path}.{c}: has {len(col)} rows, expected {n} like the others")
+            try:
+                arr = np.array([[np.nan if v is None else v for v in r] if isinstance(r, list) else
+                                (np.nan if r is None else r) for r in col], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise FileFormatError(f"{path}.{c}: expected numbers (or null)") from None
+            if any(isinstance(v, (bool, str)) for v in (col if c in SCALAR_COLUMNS else [])):
+                raise FileFormatError(f"{path}.{c}: expected numbers (or null)")
+            want = (n,) if c in SCALAR_COLUMNS else (n, n_layers)
+            if n == 0:
+                arr = arr.reshape(want)
+            if arr.shape != want:
+                raise FileFormatError(f"{path}.{c}: expected shape {want}, got {arr.shape}")
+            if np.isinf(arr).any():
+                raise FileFormatError(f"{path}.{c}: values must be finite")
+            rows[c] = arr
+        h = cls(n_layers, capacity=max(16, n))
+        h.extend(rows)
+        return h
+
+    def to_csv(self) -> str:
+        """One row per epoch; layer columns become grad_norm_0, grad_norm_1, ..."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        header = list(SCALAR_COLUMNS) + [f"{c}_{j}" for c in LAYER_COLUMNS for j in range(self.n_layers)]
+        w.writerow(header)
+        cols = [self[c] for c in SCALAR_COLUMNS] + [self[c][:, j] for c in LAYER_COLUMNS
+                                                    for j in range(self.n_layers)]
+        for i in range(self._n):
+            w.writerow(["" if not np.isfinite(col[i]) else (int(col[i]) if k == 0 else f"{col[i]:.8g}")
+                        for k, col in enumerate(cols)])
+        return buf.getvalue()

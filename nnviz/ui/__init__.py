@@ -1,0 +1,1 @@
+"""Qt widgets: thin views over plain model objects. No maths here."""

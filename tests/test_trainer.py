@@ -1,0 +1,191 @@
+"""The trainer's behaviour: reproducibility, live changes, divergence, early stopping, records."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine_data import blobs, circle
+from nnviz.data.points import TRAIN, PointSet
+from nnviz.engine import ExperimentConfig, Trainer
+
+
+def cfg(**changes):
+    c = ExperimentConfig()
+    for path, value in changes.items():
+        section, name = path.split("__") if "__" in path else ("", path)
+        setattr(getattr(c, section) if section else c, name, value)
+    return c.validate()
+
+
+def test_same_seed_same_history_different_seed_differs():
+    a, b = Trainer(cfg(), circle()), Trainer(cfg(), circle())
+    a.train(30)
+    b.train(30)
+    np.testing.assert_array_equal(a.history["train_loss"], b.history["train_loss"])
+    np.testing.assert_array_equal(a.history["grad_norm"], b.history["grad_norm"])
+    c = Trainer(cfg(architecture__seed=7), circle())
+    c.train(30)
+    assert not np.array_equal(a.history["train_loss"], c.history["train_loss"])
+
+
+def test_dropout_runs_are_reproducible_too():
+    c = cfg(regularization__dropout=0.3, architecture__hidden_layers=[8, 8])
+    a, b = Trainer(c, circle()), Trainer(c, circle())
+    a.train(20)
+    b.train(20)
+    np.testing.assert_array_equal(a.history["train_loss"], b.history["train_loss"])
+    assert a.last_dropout_masks and a.last_dropout_masks[0].shape[1] == 8
+    assert 0.4 < a.last_dropout_masks[0].mean() < 0.95
+
+
+def test_reset_keeps_or_redraws_initial_weights():
+    t = Trainer(cfg(), circle())
+    initial = t.network.params.copy()
+    t.train(10)
+    assert not np.array_equal(t.network.params, initial)
+    t.reset()
+    np.testing.assert_array_equal(t.network.params, initial)
+    assert t.epoch == 0 and len(t.history) == 0
+    seed = t.config.architecture.seed
+    t.reset(redraw=True)
+    assert t.config.architecture.seed != seed
+    assert not np.array_equal(t.network.params, initial)
+
+
+def test_live_changes_keep_weights_and_history():
+    t = Trainer(cfg(), circle())
+    t.train(10)
+    before = t.network.params.copy()
+    new = t.config.copy()
+    new.optimizer.learning_rate = 0.3
+    new.optimizer.name = "adam"
+    new.regularization.l2 = 0.01
+    new.regularization.dropout = 0.2
+    new.schedule.name = "exponential"
+    new.optimizer.batch_size = 0
+    assert t.set_config(new) is False
+    np.testing.assert_array_equal(t.network.params, before)
+    t.train(5)
+    assert t.epoch == 15 and len(t.history) == 15
+    assert t.history["learning_rate"][-1] == pytest.approx(0.3 * 0.99**14)
+    assert t.history["penalty"][-1] > 0
+    # an architecture change rebuilds and resets
+    arch = t.config.copy()
+    arch.architecture.hidden_layers = [3]
+    assert t.set_config(arch) is True
+    assert t.epoch == 0 and t.network.sizes == [2, 3, 1]
+
+
+def test_learning_rate_change_really_changes_the_step():
+    slow, fast = Trainer(cfg(), circle()), Trainer(cfg(), circle())
+    c = fast.config.copy()
+    c.optimizer.learning_rate = 0.3
+    fast.set_config(c)
+    p0 = slow.network.params.copy()
+    slow.step_epoch()
+    fast.step_epoch()
+    assert np.linalg.norm(fast.network.params - p0) > 3 * np.linalg.norm(slow.network.params - p0)
+
+
+def test_divergence_stops_with_a_clear_reason_and_keeps_finite_weights():
+    pts = circle()
+    big = PointSet(pts.xy * 1e3, pts.xy[:, 0] * 1e3, pts.role)
+    t = Trainer(cfg(problem="regression", optimizer__learning_rate=5.0, architecture__activation="relu",
+                    architecture__hidden_layers=[8, 8]), big)
+    ran = t.train(200)
+    assert t.stop_info is not None and t.stop_info.kind == "diverged"
+    assert "lower learning rate" in t.stop_info.message
+    assert ran < 200
+    assert np.isfinite(t.network.params).all()
+    assert len(t.history) == t.epoch and np.isfinite(t.history["train_loss"]).all()
+    assert t.step_epoch() is False  # stays stopped until resumed
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    # few noisy training points and a big net: test loss has a minimum, then rises
+    pts = circle(n=60, noise=0.25, seed=3)
+    c = cfg(architecture__hidden_layers=[32, 32], optimizer__name="adam", optimizer__learning_rate=0.02,
+            optimizer__batch_size=0, early_stopping__enabled=True, early_stopping__patience=40)
+    t = Trainer(c, pts)
+    t.train(5000)
+    assert t.stop_info is not None and t.stop_info.kind == "early_stopping"
+    assert t.best_epoch is not None and t.best_epoch == t.epoch - 40
+    assert f"epoch {t.best_epoch}" in t.stop_info.message
+    test_loss = t.history["test_loss"]
+    assert test_loss[t.best_epoch - 1] == pytest.approx(test_loss.min())
+    assert test_loss[-1] > test_loss.min()
+    # the restored weights reproduce the best test loss
+    F, y = t._sets[1]
+    assert t.network.loss(t.network.predict_logits(F), y) == pytest.approx(test_loss.min())
+
+
+def test_l1_gives_sparser_weights_than_l2():
+    base = dict(architecture__hidden_layers=[8, 8], architecture__features=["x1", "x2", "x1^2", "x2^2", "x1*x2",
+                                                                               "sin_x1", "sin_x2"],
+                optimizer__learning_rate=0.03)
+    l1 = Trainer(cfg(regularization__l1=0.003, **base), circle())
+    l2 = Trainer(cfg(regularization__l2=0.003, **base), circle())
+    l1.train(300)
+    l2.train(300)
+    assert l1.history["near_zero"][-1].mean() > l2.history["near_zero"][-1].mean() + 0.1
+
+
+def test_records_separate_data_loss_and_penalty():
+    t = Trainer(cfg(regularization__l2=0.1), circle())
+    t.train(3)
+    w = t.network.params[: t.network.n_weights]
+    assert t.history["penalty"][-1] == pytest.approx(0.05 * np.dot(w, w))
+    assert t.history["train_loss"][-1] < 1.0
+    assert np.isnan(t.history["validation_loss"]).all()   # no validation points: not available
+
+
+def test_deep_sigmoid_gradients_vanish_towards_the_input():
+    t = Trainer(cfg(architecture__hidden_layers=[8] * 8, architecture__activation="sigmoid"), circle())
+    t.train(5)
+    g = t.history["grad_norm"][-1]
+    assert g[0] < g[-1] / 100
+
+
+def test_multiclass_and_new_class_rebuilds_output():
+    t = Trainer(cfg(architecture__hidden_layers=[8]), blobs(k=3))
+    t.train(100)
+    assert t.network.sizes[-1] == 3 and t.history["train_error"][-1] < 0.1
+    p = t.predict(np.array([[0.0, 3.0]]))
+    assert p.shape == (1, 3) and p.argmax() == 2
+    assert t.set_points(blobs(k=4)) is True and t.network.sizes[-1] == 4
+
+
+def test_no_training_points_is_a_stop_reason_not_a_crash():
+    pts = circle()
+    only_test = PointSet(pts.xy, pts.target, np.ones(len(pts), np.int8))
+    t = Trainer(cfg(), only_test)
+    assert t.step_epoch() is False and t.stop_info.kind == "no_training_points"
+    t.set_points(pts)
+    assert t.step_epoch() is True
+
+
+def test_classification_rejects_real_valued_targets():
+    from nnviz.errors import DataError
+    pts = circle()
+    with pytest.raises(DataError):
+        Trainer(cfg(), PointSet(pts.xy, pts.xy[:, 0], pts.role))
+
+
+def test_boundary_image_matches_predictions():
+    t = Trainer(cfg(), circle())
+    t.train(50)
+    img = t.boundary((-5, 5, -5, 5), 40, 30)
+    assert img.shape == (30, 40) and img.dtype == np.float32
+    # pixel (row 0, col 0) is centred at (xmin + dx/2, ymin + dy/2)
+    centre = np.array([[-5 + 10 / 80, -5 + 10 / 60]])
+    assert img[0, 0] == pytest.approx(t.predict(centre)[0], abs=1e-5)
+    assert img[15, 20] == pytest.approx(t.predict(np.array([[0.125, 0.1666667]]))[0], abs=1e-4)
+
+
+def test_engine_and_data_never_import_qt():
+    code = ("import sys, nnviz.engine, nnviz.data, nnviz.engine.trainer; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6', 'PyQt5', "
+            "'PyQt6')]; print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
