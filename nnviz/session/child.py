@@ -1,0 +1,60 @@
+"""The training session's process: commands in, snapshots out, over a multiprocessing pipe.
+
+Imports no Qt (the spawned child stays small and starts fast). Backpressure: after sending a
+snapshot it sends no other until the GUI acknowledges it, and never more than ``MAX_FPS`` a second,
+while training goes on regardless, so training speed never depends on drawing speed.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from ..engine.threads import limit_blas_threads
+from . import messages as m
+from .core import TrainingSession
+
+MAX_FPS = 60.0
+CHUNK_SECONDS = 0.004
+IDLE_POLL_SECONDS = 0.05
+
+
+def serve(conn, parent_pid: int) -> None:
+    """Entry point of the child process (target of multiprocessing.Process)."""
+    limit_blas_threads(1)
+    session = TrainingSession()
+    ready = True
+    last_sent = 0.0
+    try:
+        while os.getppid() == parent_pid:   # reparented: the GUI died, so do we
+            timeout = 0.0 if session.busy else IDLE_POLL_SECONDS
+            if conn.poll(timeout):
+                commands = []
+                while conn.poll():
+                    commands.append(conn.recv())
+                for cmd in _coalesce(commands):
+                    if isinstance(cmd, m.Shutdown):
+                        return
+                    if isinstance(cmd, m.Ack):
+                        ready = True
+                    else:
+                        session.handle(cmd)
+            for reply in session.take_outbox():
+                conn.send(reply)
+            session.work(CHUNK_SECONDS)
+            now = time.perf_counter()
+            if ready and session.dirty and now - last_sent >= 1.0 / MAX_FPS:
+                conn.send(session.snapshot())
+                ready = False
+                last_sent = now
+    except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        return   # the GUI closed the pipe
+
+
+def _coalesce(commands: list) -> list:
+    """Keep only the last SetPoints/SetView of a burst (a drag sends one per mouse move)."""
+    last = {}
+    for i, cmd in enumerate(commands):
+        if isinstance(cmd, (m.SetPoints, m.SetView)):
+            last[type(cmd)] = i
+    return [c for i, c in enumerate(commands)
+            if not isinstance(c, (m.SetPoints, m.SetView)) or last[type(c)] == i]

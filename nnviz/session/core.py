@@ -1,0 +1,183 @@
+"""A training session: a Trainer driven by command messages, producing snapshots.
+
+Plain Python: the child process runs it (``child.serve``), and tests run it in-process. It never
+waits on the GUI: training runs in short chunks between command checks, and a snapshot carries
+every metric row produced since the previous one, so no row is lost however slowly the GUI draws.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from collections import deque
+
+import numpy as np
+
+from ..data.points import PointSet
+from ..engine.config import ExperimentConfig
+from ..engine.history import History
+from ..engine.trainer import Trainer
+from ..errors import NnvizError
+from . import messages as m
+
+
+class TrainingSession:
+    def __init__(self, config: ExperimentConfig | None = None, points: PointSet | None = None,
+                 clock=time.perf_counter):
+        self._clock = clock
+        self.trainer = Trainer(config or ExperimentConfig(), points if points is not None else PointSet.empty())
+        self.playing = False
+        self.pending_steps = 0
+        self.speed = 0.0
+        self.view: m.SetView | None = None
+        self.generation = 0
+        self.points_version = 0
+        self.dirty = True
+        self._history_seen = self.trainer.history
+        self._sent_rows = 0
+        self._outbox: list = []
+        self._anchor = (0.0, 0)          # (time, epoch) when play or the speed cap last changed
+        self._rate = deque(maxlen=64)    # (time, epoch) samples for the epochs/s figure
+
+    # -- commands ----------------------------------------------------------------------------------------
+    def handle(self, cmd) -> None:
+        try:
+            self._handle(cmd)
+        except NnvizError as exc:
+            self.playing = False
+            self._outbox.append(m.SessionError(str(exc)))
+        except Exception as exc:  # a bug must not kill the session: report it, keep the last good state
+            self.playing = False
+            self._outbox.append(m.SessionError(f"Internal error: {exc}", traceback.format_exc()))
+        self._check_generation()
+        self.dirty = True
+
+    def _handle(self, cmd) -> None:
+        t = self.trainer
+        if isinstance(cmd, m.SetConfig):
+            t.set_config(cmd.config)
+        elif isinstance(cmd, m.SetPoints):
+            t.set_points(cmd.points)
+            self.points_version = cmd.version
+        elif isinstance(cmd, m.Play):
+            t.resume()
+            self.playing = True
+            self._reanchor()
+        elif isinstance(cmd, m.Pause):
+            self.playing = False
+            self.pending_steps = 0
+        elif isinstance(cmd, m.Step):
+            t.resume()
+            self.playing = False
+            self.pending_steps += max(1, int(cmd.epochs))
+        elif isinstance(cmd, m.Reset):
+            t.reset(redraw=cmd.redraw)
+            self.pending_steps = 0
+            self._reanchor()
+        elif isinstance(cmd, m.SetSpeed):
+            self.speed = max(0.0, float(cmd.epochs_per_second))
+            self._reanchor()
+        elif isinstance(cmd, m.SetView):
+            self.view = cmd
+        elif isinstance(cmd, m.LoadState):
+            self._load_state(cmd)
+        elif isinstance(cmd, m.RequestState):
+            self._outbox.append(m.StateReply(cmd.token, t.config.copy(), t.weights(), t.epoch))
+        else:
+            raise ValueError(f"unknown command {type(cmd).__name__}")
+
+    def _load_state(self, cmd: m.LoadState) -> None:
+        t = self.trainer
+        t.reset()
+        if cmd.weights is not None:
+            t.network.set_weights(cmd.weights)
+        if cmd.history is not None:
+            hist = History.from_dict(cmd.history)
+            if hist.n_layers == t.network.n_layers:
+                t.history = hist
+                t.epoch = int(hist.last("epoch")) if len(hist) else 0
+        t._reset_best()
+
+    def _reanchor(self) -> None:
+        self._anchor = (self._clock(), self.trainer.epoch)
+
+    def _check_generation(self) -> None:
+        if self.trainer.history is not self._history_seen:
+            self._history_seen = self.trainer.history
+            self.generation += 1
+            self._sent_rows = 0
+
+    def take_outbox(self) -> list:
+        out, self._outbox = self._outbox, []
+        return out
+
+    # -- work --------------------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return (self.playing or self.pending_steps > 0) and self.trainer.stop_info is None
+
+    def work(self, budget: float = 0.005) -> int:
+        """Train for about ``budget`` seconds (at least one epoch if any is due). Returns epochs run."""
+        if not self.busy:
+            return 0
+        t = self.trainer
+        start = self._clock()
+        done = 0
+        try:
+            while True:
+                if self.pending_steps > 0:
+                    self.pending_steps -= 1
+                elif not self.playing:
+                    break
+                elif self.speed > 0:
+                    t0, e0 = self._anchor
+                    if t.epoch - e0 >= (self._clock() - t0) * self.speed:
+                        break   # ahead of the speed cap
+                if not t.step_epoch():
+                    self.playing = False
+                    self.pending_steps = 0
+                    break
+                done += 1
+                if self._clock() - start >= budget:
+                    break
+        except Exception as exc:
+            self.playing = False
+            self.pending_steps = 0
+            self._outbox.append(m.SessionError(f"Internal error while training: {exc}", traceback.format_exc()))
+        if done:
+            self._rate.append((self._clock(), t.epoch))
+            self.dirty = True
+        self._check_generation()
+        return done
+
+    def epochs_per_second(self) -> float:
+        if len(self._rate) < 2:
+            return 0.0
+        (t0, e0), (t1, e1) = self._rate[0], self._rate[-1]
+        if self._clock() - t1 > 0.5:   # stalled or paused
+            return 0.0
+        return (e1 - e0) / (t1 - t0) if t1 > t0 else 0.0
+
+    # -- snapshots ---------------------------------------------------------------------------------------
+    def snapshot(self) -> m.Snapshot:
+        t = self.trainer
+        rows = t.history.slice(self._sent_rows)
+        first = self._sent_rows
+        self._sent_rows = len(t.history)
+        mode = {"binary": "binary", "softmax": "multiclass", "regression": "regression"}[t.head]
+        boundary = extent = None
+        if self.view is not None:
+            v = self.view
+            extent = v.extent
+            boundary = t.boundary(v.extent, v.width, v.height)
+        predictions = None
+        if mode != "regression" and len(t.points):
+            predictions = t.predict_class(t.points.xy).astype(np.int8)
+        keep = [None if mk is None else mk[0].copy() for mk in t.last_dropout_masks]
+        self.dirty = False
+        return m.Snapshot(
+            generation=self.generation, epoch=t.epoch, first_row=first, rows=rows,
+            n_layers=t.network.n_layers, playing=self.busy, boundary=boundary, extent=extent, mode=mode,
+            points_version=self.points_version, predictions=predictions, best_epoch=t.best_epoch,
+            stop_message=t.stop_info.message if t.stop_info else "",
+            stop_kind=t.stop_info.kind if t.stop_info else "", notice=t.notice, dropout_keep=keep,
+            epochs_per_second=self.epochs_per_second(), seed=t.config.architecture.seed)

@@ -1,0 +1,115 @@
+"""Messages between the GUI and a training session. All picklable, all immutable by convention."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..data.points import PointSet
+from ..engine.config import ExperimentConfig
+
+
+# -- commands (GUI -> session) -----------------------------------------------------------------------------
+@dataclass
+class SetConfig:
+    config: ExperimentConfig
+
+
+@dataclass
+class SetPoints:
+    points: PointSet
+    version: int = 0
+
+
+@dataclass
+class Play:
+    pass
+
+
+@dataclass
+class Pause:
+    pass
+
+
+@dataclass
+class Step:
+    epochs: int = 1
+
+
+@dataclass
+class Reset:
+    redraw: bool = False
+
+
+@dataclass
+class SetSpeed:
+    epochs_per_second: float = 0.0   # 0 = as fast as possible
+
+
+@dataclass
+class SetView:
+    extent: tuple[float, float, float, float]
+    width: int = 100
+    height: int = 100
+
+
+@dataclass
+class LoadState:
+    weights: list | None
+    history: dict | None             # History.to_dict()
+
+
+@dataclass
+class RequestState:
+    token: int
+
+
+@dataclass
+class Ack:
+    pass
+
+
+@dataclass
+class Shutdown:
+    pass
+
+
+# -- replies (session -> GUI) -------------------------------------------------------------------------------
+@dataclass
+class Snapshot:
+    generation: int                  # bumps whenever the history restarts (reset, rebuild, load)
+    epoch: int
+    first_row: int                   # index of rows' first epoch in the full history
+    rows: dict                       # History.slice(first_row): new metric rows since the last snapshot
+    n_layers: int
+    playing: bool
+    boundary: np.ndarray | None      # see BoundaryEvaluator; None if no view was set
+    extent: tuple | None
+    mode: str                        # 'binary', 'multiclass' or 'regression'
+    points_version: int
+    predictions: np.ndarray | None   # predicted class per point (classification), in point order
+    best_epoch: int | None
+    stop_message: str
+    stop_kind: str
+    notice: str
+    dropout_keep: list = field(default_factory=list)   # per hidden layer: bool (units,) of the last step
+    epochs_per_second: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class StateReply:
+    token: int
+    config: ExperimentConfig
+    weights: list
+    epoch: int
+
+
+@dataclass
+class SessionError:
+    message: str
+    detail: str = ""
+
+
+Message = Any

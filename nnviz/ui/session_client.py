@@ -1,0 +1,235 @@
+"""Qt side of a training session: send commands, receive snapshots as Qt signals.
+
+``ProcessSessionClient`` runs the session in a spawned child process (the GUI's interpreter never
+trains: a NumPy loop in a GUI-process thread starves the GUI through the GIL). A QThread blocks on
+the pipe and re-emits what arrives as signals, delivered to the GUI thread by Qt's queued
+connections. ``InProcessSessionClient`` runs the same session class in the GUI process, pumped by
+hand or by a timer: deterministic, for tests.
+"""
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import os
+import time
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTimer, Signal, Slot
+
+from ..session import messages as m
+from ..session.child import serve
+from ..session.core import TrainingSession
+
+
+class SessionClient(QObject):
+    snapshot = Signal(object)        # messages.Snapshot
+    error = Signal(str, str)         # message, detail
+    died = Signal(str)               # the session is gone (child crashed or was killed)
+    state_reply = Signal(object)     # messages.StateReply
+
+    _tokens = itertools.count(1)
+
+    def send(self, cmd) -> None:
+        raise NotImplementedError
+
+    def ack(self) -> None:
+        self.send(m.Ack())
+
+    def _dispatch(self, msg) -> None:
+        if isinstance(msg, m.Snapshot):
+            self.snapshot.emit(msg)
+        elif isinstance(msg, m.SessionError):
+            self.error.emit(msg.message, msg.detail)
+        elif isinstance(msg, m.StateReply):
+            self._last_reply = msg
+            self.state_reply.emit(msg)
+
+    def request_state(self, timeout: float = 3.0) -> m.StateReply | None:
+        """Ask for the current weights and config and wait (processing events) for the answer."""
+        token = next(self._tokens)
+        self._last_reply = None
+        self.send(m.RequestState(token))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            reply = self._last_reply
+            if reply is not None and reply.token == token:
+                return reply
+            self._wait_a_little()
+        return None
+
+    def _wait_a_little(self) -> None:
+        QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
+
+    def shutdown(self) -> None:
+        pass
+
+    @property
+    def alive(self) -> bool:
+        return True
+
+
+class _PipeReader(QObject):
+    """Lives in a QThread; blocks on the pipe, re-emits messages as a signal."""
+    received = Signal(object)
+    closed = Signal()
+
+    def __init__(self, conn):
+        super().__init__()
+        self._conn = conn
+        self.running = True
+
+    @Slot()
+    def run(self) -> None:
+        while self.running:
+            try:
+                if self._conn.poll(0.05):
+                    self.received.emit(self._conn.recv())
+            except (EOFError, OSError):
+                if self.running:
+                    self.closed.emit()
+                return
+
+
+class ProcessSessionClient(SessionClient):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._proc = None
+        self._conn = None
+        self._thread = None
+        self._reader = None
+        self._closing = False
+        self._watchdog = QTimer(self)
+        self._watchdog.setInterval(500)
+        self._watchdog.timeout.connect(self._check_child)
+
+    def start(self) -> None:
+        ctx = mp.get_context("spawn")   # fork would copy Qt's state into the child
+        parent_end, child_end = ctx.Pipe(duplex=True)
+        self._proc = ctx.Process(target=serve, args=(child_end, os.getpid()), daemon=True,
+                                 name="nnviz-training")
+        self._proc.start()
+        child_end.close()
+        self._conn = parent_end
+        self._closing = False
+        self._reader = _PipeReader(parent_end)
+        self._thread = QThread()
+        self._thread.setObjectName("nnviz-session-reader")
+        self._reader.moveToThread(self._thread)
+        self._thread.started.connect(self._reader.run)
+        self._reader.received.connect(self._dispatch)
+        self._reader.closed.connect(self._on_closed)
+        self._thread.start()
+        self._watchdog.start()
+
+    def send(self, cmd) -> None:
+        if self._conn is None or self._closing:
+            return
+        try:
+            self._conn.send(cmd)
+        except (BrokenPipeError, OSError, EOFError):
+            self._on_closed()
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def _check_child(self) -> None:
+        if self._proc is not None and not self._proc.is_alive() and not self._closing:
+            self._on_closed()
+
+    def _on_closed(self) -> None:
+        if self._closing:
+            return
+        code = self._proc.exitcode if self._proc is not None else None
+        self._stop_reader()
+        self._watchdog.stop()
+        self._closing = True
+        self.died.emit(f"The training process stopped unexpectedly (exit code {code}).")
+
+    def _stop_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.running = False
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait(2000)
+
+    def shutdown(self) -> None:
+        """Stop the child and the reader thread; quick, and leaves no orphan."""
+        if self._proc is None:
+            return
+        self._watchdog.stop()
+        if not self._closing:
+            try:
+                self._conn.send(m.Shutdown())
+            except (BrokenPipeError, OSError):
+                pass
+        self._closing = True
+        self._stop_reader()
+        self._proc.join(1.0)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(1.0)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(1.0)
+        try:
+            self._conn.close()
+        except OSError:
+            pass
+        self._proc = None
+        self._conn = None
+
+
+class InProcessSessionClient(SessionClient):
+    """The same session, in this process: ``pump()`` trains a chunk and delivers a snapshot."""
+
+    def __init__(self, parent=None, autorun: bool = False, chunk: float = 0.004):
+        super().__init__(parent)
+        self.session = TrainingSession()
+        self._ready = True
+        self._chunk = chunk
+        self._timer = QTimer(self)
+        self._timer.setInterval(16)
+        self._timer.timeout.connect(self.pump)
+        if autorun:
+            self._timer.start()
+
+    def start(self) -> None:
+        pass
+
+    def send(self, cmd) -> None:
+        if isinstance(cmd, m.Ack):
+            self._ready = True
+            return
+        if isinstance(cmd, m.Shutdown):
+            self._timer.stop()
+            return
+        self.session.handle(cmd)
+        for reply in self.session.take_outbox():
+            self._dispatch(reply)
+
+    def pump(self, epochs: int | None = None) -> None:
+        """Train one chunk (or exactly ``epochs`` epochs) and deliver a snapshot if the GUI is ready."""
+        if epochs is not None:
+            was_playing = self.session.playing
+            self.session.playing = False
+            self.session.pending_steps += epochs
+            while self.session.pending_steps > 0 and self.session.busy:
+                self.session.work(1e9)
+            self.session.playing = was_playing
+        else:
+            self.session.work(self._chunk)
+        for reply in self.session.take_outbox():
+            self._dispatch(reply)
+        if self._ready and self.session.dirty:
+            self._ready = False
+            self._dispatch(self.session.snapshot())
+
+    def _wait_a_little(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        self._timer.stop()
