@@ -1,0 +1,447 @@
+"""The ``.nnviz`` experiment file: settings, points and optionally trained weights and history.
+
+One UTF-8 JSON document::
+
+    {"format": "nnviz-experiment", "version": 1, "name": str, "description": str,
+     "config": ExperimentConfig.to_dict(),
+     "points": {"x": [...], "y": [...], "target": [...], "role": ["train" | "test" | "validation", ...]},
+     "weights": null | [{"W": [[...fan_out...] x fan_in], "b": [...fan_out...]}, ...],  # input side first
+     "history": null | History.to_dict()}
+
+Loading checks everything and reports the first problem as an :class:`NnvizError` with its JSON path
+(``points.target[3]: expected a number``). Older versions are upgraded one step at a time through
+:data:`MIGRATIONS`; files from a newer nnviz are refused. NaN is never written: history gaps are null,
+and weights that are not finite cannot be saved.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .data.points import COORD_LIMIT, MAX_CLASSES, MAX_POINTS, ROLE_NAMES, PointSet
+from .engine.config import ExperimentConfig, layer_sizes
+from .engine.history import LAYER_COLUMNS, History
+from .errors import DataError, FileFormatError, NnvizError
+
+FORMAT = "nnviz-experiment"
+VERSION = 1
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 100_000
+SUFFIX = ".nnviz"
+_KEYS = ("format", "version", "name", "description", "config", "points", "weights", "history")
+_REQUIRED = ("format", "version", "config", "points")
+# Integers this long are beyond any float; reading them as infinity lets the range checks report them.
+_MAX_INT_DIGITS = 300
+_MAX_MESSAGE_CHARS = 500
+
+
+@dataclass(eq=False)
+class Experiment:
+    config: ExperimentConfig
+    points: PointSet
+    name: str = "Untitled"
+    description: str = ""
+    weights: list[tuple[np.ndarray, np.ndarray]] | None = None  # (W (fan_in, fan_out), b (fan_out,)) per layer
+    history: History | None = None
+
+    def __eq__(self, other) -> bool:
+        """Same settings, points, weights and history (NaN equals NaN in the history)."""
+        if not isinstance(other, Experiment):
+            return NotImplemented
+        return (self.name == other.name and self.description == other.description
+                and self.config.to_dict() == other.config.to_dict() and self.points == other.points
+                and _same_weights(self.weights, other.weights)
+                and _history_dict(self.history) == _history_dict(other.history))
+
+
+# -- writing ------------------------------------------------------------------------------------------------
+
+def experiment_to_json(exp: Experiment) -> str:
+    """The document as text. Raises an :class:`NnvizError` if the experiment could not be loaded back."""
+    doc = _to_document(exp)
+    try:
+        text = _layout(doc)
+    except (TypeError, ValueError) as e:  # a NaN or a non-JSON value slipped past the checks below
+        raise DataError(f"experiment: cannot be saved ({e})") from None
+    # What we write must load: the same checks as reading (and it catches wrong weight shapes early).
+    _from_document(json.loads(text))
+    return text
+
+
+def save_experiment(exp: Experiment, path: str | os.PathLike) -> None:
+    """Write atomically: a failure (bad data, full disk) leaves any existing file untouched."""
+    text = experiment_to_json(exp)
+    _write_atomically(os.fspath(path), text)
+
+
+def _to_document(exp: Experiment) -> dict[str, Any]:
+    pts = exp.points
+    classification = exp.config.problem == "classification"
+    targets = pts.target.tolist()
+    if classification and np.all(pts.target == np.round(pts.target)):
+        targets = [int(t) for t in targets]
+    weights = None
+    if exp.weights is not None:
+        weights = []
+        for i, (w, b) in enumerate(exp.weights):
+            w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            for key, arr in (("W", w), ("b", b)):
+                if not np.isfinite(arr).all():
+                    raise DataError(f"weights[{i}].{key}: holds a non-finite number (the training diverged); "
+                                    f"reset the network or save without weights")
+            weights.append({"W": w.tolist(), "b": b.tolist()})
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": exp.name,
+        "description": exp.description,
+        "config": exp.config.to_dict(),
+        "points": {"x": pts.xy[:, 0].tolist(), "y": pts.xy[:, 1].tolist(), "target": targets,
+                   "role": [ROLE_NAMES[r] for r in pts.role.tolist()]},
+        "weights": weights,
+        "history": None if exp.history is None else exp.history.to_dict(),
+    }
+
+
+def _layout(doc: dict[str, Any]) -> str:
+    """Readable but compact: one top-level key per line, the config indented, long arrays on one line."""
+    def dump(value, indent=None):
+        return json.dumps(value, allow_nan=False, ensure_ascii=False, indent=indent,
+                          separators=(",", ": ") if indent else (",", ":"))
+
+    lines = []
+    for key, value in doc.items():
+        if key == "config":
+            body = dump(value, indent=1).replace("\n", "\n ")
+        elif key == "points":
+            body = "{\n" + ",\n".join(f"  {dump(k)}: {dump(v)}" for k, v in value.items()) + "\n }"
+        else:
+            body = dump(value)
+        lines.append(f" {dump(key)}: {body}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _write_atomically(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = None
+    try:
+        data = text.encode("utf-8")
+        fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=directory)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except UnicodeEncodeError:
+        raise FileFormatError(f"{path}: the experiment holds text that is not valid Unicode") from None
+    except OSError as e:
+        raise FileFormatError(f"{path}: cannot write ({e.strerror or e})") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+def load_experiment(path: str | os.PathLike) -> Experiment:
+    path = os.fspath(path)
+    try:
+        if os.path.getsize(path) > MAX_FILE_BYTES:
+            raise FileFormatError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB; not an experiment file")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except FileFormatError:
+        raise
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FileFormatError(f"{path}: is a folder, not a file") from None
+    except PermissionError:
+        raise FileFormatError(f"{path}: permission denied") from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL character in the name
+        raise FileFormatError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
+    return experiment_from_json(data, source=path)
+
+
+def experiment_from_json(text: str | bytes, source: str = "<text>") -> Experiment:
+    """Parse and check a document; every problem is an :class:`NnvizError` starting with ``source``."""
+    doc = _parse_json(text, source)
+    try:
+        return _from_document(doc)
+    except NnvizError as e:
+        raise _with_source(e, source) from None
+    except RecursionError:  # a deeply nested value that reached a recursive check or repr()
+        raise FileFormatError(f"{source}: not readable: the JSON is nested too deeply") from None
+
+
+def _with_source(error: NnvizError, source: str) -> NnvizError:
+    """The same kind of error with the file named in front (ConfigError keeps its field)."""
+    message = str(error)
+    if len(message) > _MAX_MESSAGE_CHARS:  # config errors quote the bad value, which may be a huge list
+        message = message[:_MAX_MESSAGE_CHARS] + "..."
+    new = type(error).__new__(type(error))
+    new.args = (f"{source}: {message}",)
+    if hasattr(error, "field"):
+        new.field = error.field
+    return new
+
+
+def _parse_json(text: str | bytes, source: str) -> Any:
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        if len(text) > MAX_FILE_BYTES:
+            raise FileFormatError(f"{source}: larger than {MAX_FILE_BYTES // 2**20} MB; not an experiment file")
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise FileFormatError(f"{source}: not a UTF-8 text file (undecodable byte at offset {e.start}); "
+                                  f"not an nnviz experiment") from None
+    elif not isinstance(text, str):
+        raise FileFormatError(f"{source}: expected JSON text, got {type(text).__name__}")
+    if len(text) > MAX_FILE_BYTES:
+        raise FileFormatError(f"{source}: larger than {MAX_FILE_BYTES // 2**20} MB; not an experiment file")
+    if not text.strip():
+        raise FileFormatError(f"{source}: the file is empty")
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except json.JSONDecodeError as e:
+        raise FileFormatError(f"{source}: not valid JSON: line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise FileFormatError(f"{source}: not readable: the JSON is nested too deeply") from None
+    except ValueError as e:  # e.g. a number literal json itself refuses
+        raise FileFormatError(f"{source}: not valid JSON: {e}") from None
+
+
+def _parse_int(literal: str) -> int | float:
+    return int(literal) if len(literal) <= _MAX_INT_DIGITS else float(literal)
+
+
+# -- migrations: each takes a document of version v and returns one of version v + 1 -----------------------
+
+def migrate_0_to_1(doc: dict) -> dict:
+    """Version 0 had no "format" key and stored points as rows [x, y, label, role] (role 0/1/2 or a word)."""
+    rows = doc.get("points")
+    if not isinstance(rows, list):
+        raise FileFormatError(f"points: expected a list of [x, y, label, role] rows (version 0), "
+                              f"got {_kind(rows)}")
+    columns: dict[str, list] = {"x": [], "y": [], "target": [], "role": []}
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != 4:
+            raise FileFormatError(f"points[{i}]: expected a row [x, y, label, role], got {_kind(row)}")
+        x, y, label, role = row
+        if isinstance(role, int) and not isinstance(role, bool) and 0 <= role < len(ROLE_NAMES):
+            role = ROLE_NAMES[role]
+        for key, value in zip(columns, (x, y, label, role)):
+            columns[key].append(value)
+    out = {k: v for k, v in doc.items() if k != "points"}
+    out.update(format=FORMAT, version=1, points=columns)
+    return out
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: migrate_0_to_1}
+
+
+# -- checks -------------------------------------------------------------------------------------------------
+
+def _from_document(doc: Any) -> Experiment:
+    if not isinstance(doc, dict):
+        raise FileFormatError(f"expected a JSON object, got {_kind(doc)}; not an nnviz experiment")
+    doc = _upgrade(doc)
+    for key in doc:
+        if key not in _KEYS:
+            raise FileFormatError(f"{key}: unknown key (known: {', '.join(_KEYS)})")
+    for key in _REQUIRED:
+        if key not in doc:
+            raise FileFormatError(f"{key}: missing")
+    name = _text(doc.get("name", "Untitled"), "name", MAX_NAME_CHARS)
+    description = _text(doc.get("description", ""), "description", MAX_DESCRIPTION_CHARS)
+    config = ExperimentConfig.from_dict(doc["config"], path="config")
+    points = _points(doc["points"], config)
+    sizes = layer_sizes(config, points.n_classes())
+    weights = None if doc.get("weights") is None else _weights(doc["weights"], sizes)
+    history = None if doc.get("history") is None else _history(doc["history"], len(sizes) - 1)
+    return Experiment(config=config, points=points, name=name, description=description,
+                      weights=weights, history=history)
+
+
+def _upgrade(doc: dict) -> dict:
+    fmt = doc.get("format", FORMAT)
+    if fmt != FORMAT:
+        raise FileFormatError(f"format: expected {FORMAT!r}, got {_short(fmt)}; not an nnviz experiment")
+    if "version" not in doc and "format" in doc:
+        raise FileFormatError("version: missing")
+    version = doc.get("version", 0)  # files from before the format and version keys are version 0
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise FileFormatError(f"version: expected a whole number, got {_short(version)}")
+    if version > VERSION:
+        raise FileFormatError(f"version: made by a newer nnviz (version {version}); this one reads up to {VERSION}")
+    if version < 0:
+        raise FileFormatError(f"version: expected a whole number from 0 to {VERSION}, got {version}")
+    while version < VERSION:
+        doc = MIGRATIONS[version](doc)
+        version += 1
+    return doc
+
+
+def _text(value: Any, path: str, max_chars: int) -> str:
+    if not isinstance(value, str):
+        raise FileFormatError(f"{path}: expected text, got {_kind(value)}")
+    if len(value) > max_chars:
+        raise FileFormatError(f"{path}: at most {max_chars} characters, got {len(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FileFormatError(f"{path}: holds characters that are not valid Unicode") from None
+    return value
+
+
+def _points(value: Any, config: ExperimentConfig) -> PointSet:
+    if not isinstance(value, dict):
+        raise FileFormatError(f"points: expected an object with x, y, target and role lists, got {_kind(value)}")
+    for key in value:
+        if key not in ("x", "y", "target", "role"):
+            raise FileFormatError(f"points.{key}: unknown key (known: x, y, target, role)")
+    columns = {}
+    for key in ("x", "y", "target", "role"):
+        if key not in value:
+            raise FileFormatError(f"points.{key}: missing")
+        if not isinstance(value[key], list):
+            raise FileFormatError(f"points.{key}: expected a list, got {_kind(value[key])}")
+        columns[key] = value[key]
+    n = len(columns["x"])
+    if n > MAX_POINTS:
+        raise DataError(f"points.x: at most {MAX_POINTS} points are supported, got {n}")
+    for key in ("y", "target", "role"):
+        if len(columns[key]) != n:
+            raise FileFormatError(f"points.{key}: has {len(columns[key])} entries but points.x has {n}")
+    x = _numbers(columns["x"], "points.x", COORD_LIMIT)
+    y = _numbers(columns["y"], "points.y", COORD_LIMIT)
+    target = _numbers(columns["target"], "points.target", None)
+    role = np.empty(n, np.int8)
+    for i, r in enumerate(columns["role"]):
+        if r not in ROLE_NAMES:  # only str compares equal to a name
+            raise FileFormatError(f"points.role[{i}]: expected \"train\", \"test\" or \"validation\", got {_short(r)}")
+        role[i] = ROLE_NAMES.index(r)
+    points = PointSet(np.column_stack([x, y]), target, role)
+    if config.problem == "classification":
+        try:
+            points.check_classification()
+        except DataError:
+            bad = np.flatnonzero((target != np.round(target)) | (target < 0) | (target >= MAX_CLASSES))[0]
+            raise DataError(f"points.target[{bad}]: expected a class index 0, 1, 2 or 3, "
+                            f"got {_short(columns['target'][bad])}") from None
+    return points
+
+
+def _weights(value: Any, sizes: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    shapes = list(zip(sizes[:-1], sizes[1:]))
+    if not isinstance(value, list):
+        raise FileFormatError(f"weights: expected a list of layers (or null), got {_kind(value)}")
+    if len(value) != len(shapes):
+        raise FileFormatError(f"weights: the network has {len(shapes)} weight layers (sizes "
+                              f"{' -> '.join(map(str, sizes))}), the file has {len(value)}")
+    out = []
+    for i, ((fan_in, fan_out), layer) in enumerate(zip(shapes, value)):
+        path = f"weights[{i}]"
+        if not isinstance(layer, dict):
+            raise FileFormatError(f"{path}: expected an object with W and b, got {_kind(layer)}")
+        for key in layer:
+            if key not in ("W", "b"):
+                raise FileFormatError(f"{path}.{key}: unknown key (known: W, b)")
+        for key in ("W", "b"):
+            if key not in layer:
+                raise FileFormatError(f"{path}.{key}: missing")
+        w_rows = layer["W"]
+        if not isinstance(w_rows, list) or len(w_rows) != fan_in:
+            got = f"{len(w_rows)} rows" if isinstance(w_rows, list) else _kind(w_rows)
+            raise FileFormatError(f"{path}.W: expected {fan_in} rows of {fan_out} numbers, got {got}")
+        w = np.empty((fan_in, fan_out))
+        for r, row in enumerate(w_rows):
+            if not isinstance(row, list) or len(row) != fan_out:
+                got = f"{len(row)} numbers" if isinstance(row, list) else _kind(row)
+                raise FileFormatError(f"{path}.W[{r}]: expected {fan_out} numbers, got {got}")
+            w[r] = _numbers(row, f"{path}.W[{r}]", None)
+        b = layer["b"]
+        if not isinstance(b, list) or len(b) != fan_out:
+            got = f"{len(b)} numbers" if isinstance(b, list) else _kind(b)
+            raise FileFormatError(f"{path}.b: expected {fan_out} numbers, got {got}")
+        out.append((w, _numbers(b, f"{path}.b", None)))
+    return out
+
+
+def _history(value: Any, n_layers: int) -> History:
+    try:
+        history = History.from_dict(value, path="history")
+    except NnvizError:
+        raise
+    except (TypeError, ValueError, OverflowError) as e:  # History.from_dict lets a few of these through
+        raise FileFormatError(f"history: not a readable metric history ({e})") from None
+    # History.from_dict lets NumPy convert entries, which would accept "1.5" and true as numbers.
+    for column in LAYER_COLUMNS:
+        rows = value[column]
+        if not all(v is None or type(v) is float or type(v) is int for row in rows for v in row):
+            i, j = next((i, j) for i, row in enumerate(rows) for j, v in enumerate(row)
+                        if not (v is None or type(v) is float or type(v) is int))
+            raise FileFormatError(f"history.{column}[{i}][{j}]: expected a number or null, got {_short(rows[i][j])}")
+    if history.n_layers != n_layers:
+        raise FileFormatError(f"history.n_layers: the network has {n_layers} weight layers, "
+                              f"the history has {history.n_layers}")
+    return history
+
+
+def _numbers(values: list, path: str, limit: float | None) -> np.ndarray:
+    """A float array of finite JSON numbers (not booleans) within ±limit; else the first bad index."""
+    if all(type(v) is float or type(v) is int for v in values):
+        arr = np.array(values, dtype=np.float64)
+        bad = ~np.isfinite(arr) if limit is None else ~(np.abs(arr) <= limit)
+        if not bad.any():
+            return arr
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise FileFormatError(f"{path}[{i}]: expected a number, got {_short(v)}")
+        if not math.isfinite(v):
+            raise FileFormatError(f"{path}[{i}]: expected a finite number, got {_short(v)}")
+        if limit is not None and abs(v) > limit:
+            raise DataError(f"{path}[{i}]: must lie within ±{limit:g}, got {_short(v)}")
+    raise AssertionError("unreachable: the fast check found a bad value the slow one did not")
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null",
+             int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    """A value for an error message: scalars as JSON, containers by kind (they may be huge or deep)."""
+    if isinstance(value, (dict, list)):
+        return _kind(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, (str, int, float, bool, type(None))) \
+        else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# -- equality helpers ---------------------------------------------------------------------------------------
+
+def _same_weights(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return len(a) == len(b) and all(np.array_equal(wa, wb) and np.array_equal(ba, bb)
+                                    for (wa, ba), (wb, bb) in zip(a, b))
+
+
+def _history_dict(history: History | None):
+    return None if history is None else history.to_dict()

@@ -1,0 +1,447 @@
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from nnviz import experiment as experiment_module
+from nnviz.data.generators import generate
+from nnviz.data.points import PointSet
+from nnviz.engine.config import ExperimentConfig, layer_sizes
+from nnviz.engine.history import History
+from nnviz.errors import ConfigError, DataError, FileFormatError, NnvizError
+from nnviz.experiment import (
+    MIGRATIONS, Experiment, experiment_from_json, experiment_to_json, load_experiment, migrate_0_to_1,
+    save_experiment,
+)
+
+
+def _config(problem="classification", hidden=(3, 2)):
+    config = ExperimentConfig(problem=problem)
+    config.architecture.hidden_layers = list(hidden)
+    config.optimizer.learning_rate = 0.1
+    return config
+
+
+def _weights(config, n_classes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    sizes = layer_sizes(config, n_classes)
+    return [(rng.normal(size=(a, b)), rng.normal(size=b)) for a, b in zip(sizes[:-1], sizes[1:])]
+
+
+def _history(n_layers, epochs=4):
+    h = History(n_layers)
+    for e in range(1, epochs + 1):
+        h.append({"epoch": e, "learning_rate": 0.1, "train_loss": 1.0 / e, "test_loss": 1.2 / e},
+                 {"grad_norm": np.arange(n_layers) + e, "weight_norm": np.ones(n_layers)})
+    return h  # validation columns stay NaN: they must come back as NaN
+
+
+def _experiment(**changes):
+    config = _config()
+    exp = Experiment(config=config, points=generate("spiral", n=30, noise=0.1, seed=1, validation_fraction=0.2),
+                     name="Spiral é", description="two arms\nsecond line", weights=_weights(config),
+                     history=_history(3))
+    for key, value in changes.items():
+        setattr(exp, key, value)
+    return exp
+
+
+def _doc(exp=None):
+    return json.loads(experiment_to_json(exp or _experiment()))
+
+
+def _load_doc(doc):
+    return experiment_from_json(json.dumps(doc))
+
+
+# -- round trips --------------------------------------------------------------------------------------------
+
+def test_save_then_load_gives_an_equal_experiment(tmp_path):
+    exp = _experiment()
+    path = tmp_path / "spiral.nnviz"
+    save_experiment(exp, path)
+    back = load_experiment(path)
+    assert back == exp
+    assert back.name == "Spiral é" and back.description == "two arms\nsecond line"
+    for (w, b), (w2, b2) in zip(back.weights, exp.weights):
+        assert np.array_equal(w, w2) and np.array_equal(b, b2)
+    assert np.array_equal(back.history["train_loss"], exp.history["train_loss"])
+    assert np.isnan(back.history["validation_loss"]).all()
+    assert np.array_equal(back.history["grad_norm"], exp.history["grad_norm"])
+
+
+def test_equality_notices_a_changed_weight():
+    exp = _experiment()
+    other = _experiment()
+    other.weights[1][0][0, 0] += 1e-9
+    assert exp != other
+
+
+@pytest.mark.parametrize("n_classes", [3, 4])
+def test_multiclass_round_trip_uses_one_output_per_class(n_classes):
+    config = _config()
+    points = generate("gaussian", n=40, seed=2, n_classes=n_classes)
+    exp = Experiment(config, points, weights=_weights(config, n_classes))
+    assert exp.weights[-1][0].shape[1] == n_classes
+    assert experiment_from_json(experiment_to_json(exp)) == exp
+
+
+def test_regression_round_trip_without_weights_or_history():
+    exp = Experiment(_config("regression"), generate("gaussians", n=25, seed=3))
+    back = experiment_from_json(experiment_to_json(exp))
+    assert back == exp and back.weights is None and back.history is None
+    assert back.name == "Untitled"
+
+
+def test_empty_point_set_round_trips():
+    exp = Experiment(_config(), PointSet.empty())
+    assert experiment_from_json(experiment_to_json(exp)) == exp
+
+
+def test_written_json_is_strict_and_has_the_documented_shape():
+    text = experiment_to_json(_experiment())
+
+    def refuse(name):
+        raise AssertionError(f"{name} written into JSON")
+
+    doc = json.loads(text, parse_constant=refuse)
+    assert doc["format"] == "nnviz-experiment" and doc["version"] == 1
+    assert set(doc["points"]) == {"x", "y", "target", "role"}
+    assert set(doc["points"]["role"]) <= {"train", "test", "validation"}
+    assert [len(layer["W"]) for layer in doc["weights"]] == [2, 3, 2]
+    assert [len(layer["b"]) for layer in doc["weights"]] == [3, 2, 1]
+    assert doc["history"]["validation_loss"] == [None] * 4
+
+
+def test_bytes_with_a_byte_order_mark_load():
+    text = experiment_to_json(_experiment())
+    assert experiment_from_json(b"\xef\xbb\xbf" + text.encode()) == _experiment()
+
+
+# -- saving -------------------------------------------------------------------------------------------------
+
+def test_diverged_weights_cannot_be_saved_and_the_old_file_survives(tmp_path):
+    path = tmp_path / "run.nnviz"
+    save_experiment(_experiment(), path)
+    before = path.read_bytes()
+    broken = _experiment()
+    broken.weights[1][1][0] = np.nan
+    with pytest.raises(DataError, match=r"weights\[1\]\.b.*non-finite"):
+        save_experiment(broken, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run.nnviz"]
+
+
+def test_wrong_weight_shapes_are_refused_when_saving():
+    exp = _experiment()
+    exp.weights = exp.weights[:-1]
+    with pytest.raises(FileFormatError, match="3 weight layers"):
+        experiment_to_json(exp)
+
+
+def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "run.nnviz"
+    save_experiment(_experiment(), path)
+    before = path.read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(experiment_module.os, "replace", broken_replace)
+    with pytest.raises(FileFormatError, match="No space left"):
+        save_experiment(_experiment(name="new"), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run.nnviz"]
+
+
+def test_save_into_a_missing_folder_names_the_path(tmp_path):
+    target = tmp_path / "missing" / "x.nnviz"
+    with pytest.raises(FileFormatError, match="cannot write") as info:
+        save_experiment(_experiment(), target)
+    assert str(target) in str(info.value)
+
+
+# -- loading errors -----------------------------------------------------------------------------------------
+
+def _set(doc, path, value):
+    *parents, last = path
+    for key in parents:
+        doc = doc[key]
+    doc[last] = value
+
+
+def _delete(doc, path):
+    *parents, last = path
+    for key in parents:
+        doc = doc[key]
+    del doc[last]
+
+
+@pytest.mark.parametrize("path, value, error, words", [
+    (("format",), "something-else", FileFormatError, ["format", "not an nnviz experiment"]),
+    (("version",), "1", FileFormatError, ["version", "whole number"]),
+    (("version",), 1.5, FileFormatError, ["version"]),
+    (("version",), True, FileFormatError, ["version"]),
+    (("version",), -1, FileFormatError, ["version"]),
+    (("extra",), 1, FileFormatError, ["extra: unknown key"]),
+    (("name",), 5, FileFormatError, ["name: expected text"]),
+    (("name",), "n" * 201, FileFormatError, ["name: at most 200"]),
+    (("description",), ["a"], FileFormatError, ["description: expected text"]),
+    (("config",), [], ConfigError, ["config"]),
+    (("config", "optimizer", "learning_rate"), "fast", ConfigError, ["config.optimizer.learning_rate"]),
+    (("config", "architecture", "hidden_layers"), [3, 0], ConfigError, ["config.architecture.hidden_layers[1]"]),
+    (("points",), [], FileFormatError, ["points: expected an object"]),
+    (("points", "x"), "1,2", FileFormatError, ["points.x: expected a list"]),
+    (("points", "z"), [], FileFormatError, ["points.z: unknown key"]),
+    (("points", "target", 3), "1", FileFormatError, ["points.target[3]: expected a number"]),
+    (("points", "target", 3), True, FileFormatError, ["points.target[3]: expected a number"]),
+    (("points", "target", 4), 1.5, DataError, ["points.target[4]", "class index"]),
+    (("points", "target", 5), 4, DataError, ["points.target[5]", "class index"]),
+    (("points", "target", 5), -1, DataError, ["points.target[5]", "class index"]),
+    (("points", "x", 2), 1e400, FileFormatError, ["points.x[2]: expected a finite number"]),
+    (("points", "y", 7), 2e6, DataError, ["points.y[7]", "within"]),
+    (("points", "y", 7), None, FileFormatError, ["points.y[7]: expected a number", "null"]),
+    (("points", "role", 0), "training", FileFormatError, ["points.role[0]", "\"training\""]),
+    (("points", "role", 0), 0, FileFormatError, ["points.role[0]"]),
+    (("weights",), {}, FileFormatError, ["weights: expected a list"]),
+    (("weights", 0), [], FileFormatError, ["weights[0]: expected an object"]),
+    (("weights", 0, "W"), [[1, 2, 3]], FileFormatError, ["weights[0].W: expected 2 rows of 3", "got 1 rows"]),
+    (("weights", 1, "W", 2), [1.0], FileFormatError, ["weights[1].W[2]: expected 2 numbers"]),
+    (("weights", 1, "W", 2, 1), "0.5", FileFormatError, ["weights[1].W[2][1]: expected a number"]),
+    (("weights", 2, "b"), [0.1, 0.2], FileFormatError, ["weights[2].b: expected 1 numbers"]),
+    (("weights", 2, "b", 0), 1e999, FileFormatError, ["weights[2].b[0]: expected a finite number"]),
+    (("weights", 2, "c"), [], FileFormatError, ["weights[2].c: unknown key"]),
+    (("history",), [], FileFormatError, ["history: expected an object"]),
+    (("history",), _history(2).to_dict(), FileFormatError, ["history.n_layers", "3 weight layers", "has 2"]),
+    (("history", "train_loss"), [1, 2], FileFormatError, ["history.train_loss"]),
+    (("history", "grad_norm", 0), ["a", "b", "c"], FileFormatError, ["history.grad_norm"]),
+    (("history", "grad_norm", 0, 1), 10 ** 400, FileFormatError, ["history.grad_norm"]),
+    (("history", "grad_norm", 0, 1), "1.5", FileFormatError, ["history.grad_norm[0][1]: expected a number or null"]),
+    (("history", "weight_norm", 3, 2), True, FileFormatError, ["history.weight_norm[3][2]", "true"]),
+])
+def test_every_bad_field_is_reported_with_its_json_path(path, value, error, words):
+    doc = _doc()
+    _set(doc, path, value)
+    with pytest.raises(error) as info:
+        _load_doc(doc)
+    message = str(info.value)
+    for word in words:
+        assert word in message, message
+
+
+@pytest.mark.parametrize("path, words", [
+    (("format",), ["format: missing"]),
+    (("version",), ["version: missing"]),
+    (("config",), ["config: missing"]),
+    (("points",), ["points: missing"]),
+    (("points", "role"), ["points.role: missing"]),
+    (("weights", 1, "b"), ["weights[1].b: missing"]),
+    (("history", "near_zero"), ["history.near_zero: missing"]),
+])
+def test_missing_keys_are_named(path, words):
+    doc = _doc()
+    _delete(doc, path)
+    with pytest.raises(NnvizError) as info:
+        _load_doc(doc)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_weights_and_history_may_be_absent_or_null():
+    doc = _doc()
+    del doc["weights"], doc["history"], doc["name"], doc["description"]
+    exp = _load_doc(doc)
+    assert exp.weights is None and exp.history is None and exp.name == "Untitled"
+    doc["weights"] = None
+    assert _load_doc(doc).weights is None
+
+
+def test_unequal_point_columns_are_refused():
+    doc = _doc()
+    doc["points"]["target"].pop()
+    with pytest.raises(FileFormatError, match="points.target: has 29 entries but points.x has 30"):
+        _load_doc(doc)
+
+
+def test_a_changed_architecture_makes_saved_weights_mismatch():
+    doc = _doc()
+    doc["config"]["architecture"]["hidden_layers"] = [3, 3]
+    with pytest.raises(FileFormatError, match=r"weights\[1\]\.W\[0\]: expected 3 numbers, got 2"):
+        _load_doc(doc)
+
+
+def test_the_first_problem_is_the_one_reported():
+    doc = _doc()
+    doc["points"]["x"][1] = "a"
+    doc["points"]["x"][5] = "b"
+    doc["weights"] = "later"
+    with pytest.raises(FileFormatError, match=r"points\.x\[1\]"):
+        _load_doc(doc)
+
+
+def test_a_huge_bad_value_does_not_make_a_huge_message():
+    doc = _doc()
+    doc["config"]["optimizer"]["learning_rate"] = list(range(100_000))
+    with pytest.raises(ConfigError, match="config.optimizer.learning_rate") as info:
+        _load_doc(doc)
+    assert len(str(info.value)) < 1000
+
+
+def test_messages_name_the_source():
+    doc = _doc()
+    doc["points"]["x"][1] = "a"
+    with pytest.raises(FileFormatError, match=r"^my\.nnviz: points\.x\[1\]"):
+        experiment_from_json(json.dumps(doc), source="my.nnviz")
+    doc = _doc()
+    doc["config"]["optimizer"]["name"] = "magic"
+    with pytest.raises(ConfigError) as info:
+        experiment_from_json(json.dumps(doc), source="my.nnviz")
+    assert str(info.value).startswith("my.nnviz: config.optimizer.name")
+    assert info.value.field == "config.optimizer.name"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", ["empty"]),
+    ("   \n", ["empty"]),
+    ('{"format": "nnviz-experiment",\n "version": 1,,}', ["not valid JSON", "line 2, column 15"]),
+    ('{"a": 1', ["not valid JSON", "line 1"]),
+    ("[1, 2, 3]", ["expected a JSON object", "a list"]),
+    ('"just text"', ["expected a JSON object", "text"]),
+    ("null", ["expected a JSON object", "null"]),
+    ("[" * 100_000 + "]" * 100_000, ["nested too deeply"]),
+    ('{"version": ' + "9" * 5000 + "}", ["version"]),
+])
+def test_unreadable_text_is_a_clean_error(text, words):
+    with pytest.raises(FileFormatError) as info:
+        experiment_from_json(text)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_non_utf8_bytes_are_a_clean_error():
+    with pytest.raises(FileFormatError, match="UTF-8"):
+        experiment_from_json(b'{"name": "\xff"}')
+    with pytest.raises(FileFormatError, match="UTF-8"):
+        experiment_from_json(bytes(range(256)))
+
+
+@pytest.mark.parametrize("value, literal", [(float("nan"), "NaN"), (float("-inf"), "-Infinity")])
+def test_nan_and_infinity_literals_are_refused_with_their_path(value, literal):
+    doc = _doc()
+    doc["points"]["x"][2] = value
+    text = json.dumps(doc)  # Python writes the non-standard literal
+    assert literal in text
+    with pytest.raises(FileFormatError, match=r"points\.x\[2\]: expected a finite number"):
+        experiment_from_json(text)
+
+
+# -- versions -----------------------------------------------------------------------------------------------
+
+def test_newer_version_is_refused_with_both_numbers():
+    doc = _doc()
+    doc["version"] = 99
+    with pytest.raises(FileFormatError, match=r"made by a newer nnviz \(version 99\); this one reads up to 1"):
+        _load_doc(doc)
+
+
+def _version_0(doc):
+    old = {k: v for k, v in doc.items() if k not in ("format", "points")}
+    old["version"] = 0
+    p = doc["points"]
+    roles = {"train": 0, "test": 1, "validation": 2}
+    old["points"] = [[x, y, t, roles[r]] for x, y, t, r in zip(p["x"], p["y"], p["target"], p["role"])]
+    return old
+
+
+def test_version_0_files_are_migrated():
+    exp = _experiment()
+    old = _version_0(_doc(exp))
+    assert _load_doc(old) == exp
+    del old["version"]  # the oldest files had no version key at all
+    assert _load_doc(old) == exp
+
+
+def test_version_0_roles_may_be_words():
+    doc = _doc()
+    old = _version_0(doc)
+    old["points"][0][3] = doc["points"]["role"][0]
+    assert _load_doc(old) == _load_doc(doc)
+
+
+def test_migration_reports_bad_version_0_rows():
+    old = _version_0(_doc())
+    old["points"][2] = [1, 2, 0]
+    with pytest.raises(FileFormatError, match=r"points\[2\]: expected a row"):
+        _load_doc(old)
+    old["points"] = {"x": []}
+    with pytest.raises(FileFormatError, match="points: expected a list of"):
+        _load_doc(old)
+    old = _version_0(_doc())
+    old["points"][4][3] = 7
+    with pytest.raises(FileFormatError, match=r"points\.role\[4\]"):
+        _load_doc(old)
+
+
+def test_migrate_0_to_1_does_not_change_its_input():
+    old = _version_0(_doc())
+    snapshot = copy.deepcopy(old)
+    new = migrate_0_to_1(old)
+    assert old == snapshot
+    assert new["version"] == 1 and new["format"] == "nnviz-experiment"
+    assert set(new["points"]) == {"x", "y", "target", "role"}
+
+
+def test_migrations_chain_one_version_at_a_time(monkeypatch):
+    calls = []
+
+    def migrate_1_to_2(doc):
+        calls.append(doc["version"])
+        return {**doc, "version": 2, "name": doc["name"] + " (upgraded)"}
+
+    monkeypatch.setattr(experiment_module, "VERSION", 2)
+    monkeypatch.setitem(MIGRATIONS, 1, migrate_1_to_2)
+    exp = _load_doc(_version_0(_doc()))
+    assert calls == [1]
+    assert exp.name == "Spiral é (upgraded)"
+
+
+# -- loading files ------------------------------------------------------------------------------------------
+
+def test_missing_file_folder_and_unreadable_file_name_the_path(tmp_path, monkeypatch):
+    missing = tmp_path / "nope.nnviz"
+    with pytest.raises(FileFormatError, match="no such file") as info:
+        load_experiment(missing)
+    assert str(missing) in str(info.value)
+    with pytest.raises(FileFormatError, match="folder") as info:
+        load_experiment(tmp_path)
+    assert str(tmp_path) in str(info.value)
+
+    path = tmp_path / "locked.nnviz"
+    save_experiment(_experiment(), path)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(experiment_module, "open", denied, raising=False)  # chmod would not stop root
+    with pytest.raises(FileFormatError, match="permission denied") as info:
+        load_experiment(path)
+    assert str(path) in str(info.value)
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "big.nnviz"
+    save_experiment(_experiment(), path)
+    monkeypatch.setattr(experiment_module, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(FileFormatError, match="larger than"):
+        load_experiment(path)
+    with pytest.raises(FileFormatError, match="larger than"):
+        experiment_from_json(path.read_bytes())
+
+
+def test_load_error_messages_start_with_the_path(tmp_path):
+    path = tmp_path / "bad.nnviz"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(FileFormatError) as info:
+        load_experiment(path)
+    assert str(info.value).startswith(str(path))

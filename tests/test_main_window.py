@@ -1,0 +1,203 @@
+"""The real main window, driven through its widgets and a real (in-process or child-process) session."""
+import os
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from engine_data import circle
+from nnviz.data.points import PointSet
+from nnviz.engine import ExperimentConfig
+from nnviz.experiment import Experiment, load_experiment
+from nnviz.ui.main_window import MainWindow
+from nnviz.ui.session_client import InProcessSessionClient, ProcessSessionClient
+
+
+def experiment(**arch):
+    c = ExperimentConfig()
+    for k, v in arch.items():
+        setattr(c.architecture, k, v)
+    return Experiment(c, circle(), name="Circle test", description="A test lesson.")
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    client = InProcessSessionClient()
+    w = MainWindow(client, settings=settings, experiment=experiment())
+    qtbot.addWidget(w, before_close_func=_discard_changes)
+    w.show()
+    return w
+
+
+def _discard_changes(w):
+    w.undo_stack.setClean()   # pytest-qt closes the window: no "save changes?" question
+
+
+def trainer(w):
+    return w.client.session.trainer
+
+
+def test_loads_experiment_and_trains_on_step(window):
+    assert len(trainer(window).points) == len(circle())
+    window.act_step.trigger()
+    window.client.pump()
+    assert trainer(window).epoch == 1
+    assert len(window.history) == 1 and window.last_snapshot.boundary is not None
+    window.client.pump(20)
+    window.client.pump(0)
+    assert len(window.history) == 21
+    assert window.loss_plot.history is window.history
+
+
+def test_play_and_pause(window):
+    window.act_play.trigger()
+    assert window.client.session.playing and window.act_play.text() == "Pause"
+    window.client.pump()
+    window.client.pump()
+    assert trainer(window).epoch > 0
+    window.act_play.trigger()
+    assert not window.client.session.playing
+    epoch = trainer(window).epoch
+    window.client.pump()
+    assert trainer(window).epoch == epoch
+
+
+def test_control_change_reaches_the_trainer_live(window, qtbot):
+    window.client.pump(10)
+    weights = trainer(window).network.params.copy()
+    spin = window.control_panel.findChild(object, "optimizer.learning_rate")
+    spin.setValue(0.3)
+    spin.editingFinished.emit()
+    assert trainer(window).config.optimizer.learning_rate == pytest.approx(0.3)
+    assert trainer(window).epoch == 10                       # live: no reset
+    np.testing.assert_array_equal(trainer(window).network.params, weights)
+    # an architecture change resets, and the window says so
+    window.config_model.set_field("architecture", "hidden_layers", [6])
+    assert trainer(window).network.sizes == [2, 6, 1] and trainer(window).epoch == 0
+
+
+def test_point_edits_reach_the_trainer_and_undo(window):
+    n = len(window.points_model.points)
+    window.points_model.add_points([[0.5, 0.5]], [1], [0])
+    assert len(trainer(window).points) == n + 1
+    window.act_undo.trigger()
+    assert len(trainer(window).points) == n
+    window.act_redo.trigger()
+    assert len(trainer(window).points) == n + 1
+    assert window.isWindowModified()
+
+
+def test_divergence_shows_its_message(window):
+    pts = circle()
+    big = PointSet(pts.xy * 1e3, pts.xy[:, 0] * 1e3, pts.role)
+    c = ExperimentConfig(problem="regression")
+    c.optimizer.learning_rate = 5.0
+    c.architecture.activation = "relu"
+    c.architecture.hidden_layers = [8, 8]
+    window.load_experiment(Experiment(c, big))
+    window.act_play.trigger()
+    for _ in range(50):
+        window.client.pump()
+        if window.banner.isVisible():
+            break
+    assert "diverged" in window.banner.text() and "lower learning rate" in window.banner.text()
+    assert window.act_play.text() == "Play"
+    assert np.isfinite(window.history["train_loss"]).all()
+
+
+def test_save_and_open_round_trip(window, tmp_path):
+    window.client.pump(15)
+    window.client.pump(0)
+    path = str(tmp_path / "run.nnviz")
+    assert window.save_to(path)
+    assert not window.isWindowModified()
+    saved = load_experiment(path)
+    assert saved.history is not None and len(saved.history) == 15
+    np.testing.assert_allclose(np.concatenate([w.ravel() for w, _ in saved.weights]),
+                               np.concatenate([w.ravel() for w, _ in trainer(window).weights()]))
+    window.load_experiment(experiment(hidden_layers=[3]))
+    assert window.open_path(path)
+    window.client.pump(0)
+    assert trainer(window).epoch == 15 and len(window.history) == 15
+    assert window.windowTitle().startswith("run.nnviz")
+    assert window._recent()[0] == os.path.abspath(path)
+
+
+def test_a_corrupt_file_gives_a_clear_error_and_keeps_the_points(window, tmp_path):
+    bad = tmp_path / "bad.nnviz"
+    bad.write_text('{"format": "nnviz-experiment", "version": 1, "config": {"optimizer": {"learning_rate": "fast"}}')
+    before = window.points_model.points
+    assert not window.open_path(str(bad))
+    assert "Cannot open the file" in window.banner.text()
+    assert window.points_model.points is before
+
+
+def test_close_with_unsaved_changes_asks_and_can_cancel(qtbot, settings, monkeypatch):
+    w = MainWindow(InProcessSessionClient(), settings=settings, experiment=experiment())
+    qtbot.addWidget(w, before_close_func=_discard_changes)
+    w.show()
+    w.points_model.add_points([[1.0, 1.0]], [0], [0])
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.Cancel)
+    assert not w.close()
+    assert asked and w.isVisible()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    assert w.close()
+
+
+def test_settings_remember_layout_and_toggles(qtbot, settings):
+    w = MainWindow(InProcessSessionClient(), settings=settings, experiment=experiment())
+    qtbot.addWidget(w, before_close_func=_discard_changes)
+    w.act_discretize.setChecked(True)
+    w.speed_combo.setCurrentIndex(3)
+    w.close()
+    w2 = MainWindow(InProcessSessionClient(), settings=settings, experiment=experiment())
+    qtbot.addWidget(w2)
+    assert w2.act_discretize.isChecked() and w2.speed_combo.currentIndex() == 3
+    w2.close()
+
+
+# -- the real child process ----------------------------------------------------------------------------------
+
+def test_child_process_trains_while_points_are_edited_and_closes_cleanly(qtbot, settings):
+    client = ProcessSessionClient()
+    w = MainWindow(client, settings=settings, experiment=experiment())
+    qtbot.addWidget(w, before_close_func=_discard_changes)
+    w.show()
+    w.act_play.trigger()
+    qtbot.waitUntil(lambda: w.last_snapshot is not None and w.last_snapshot.epoch > 30, timeout=20000)
+    for i in range(20):   # edits while training: a drag's worth of moves and some additions
+        w.points_model.add_points([[0.1 * i, -0.1 * i]], [i % 2], [0])
+    version = w._points_version
+    qtbot.waitUntil(lambda: w.last_snapshot.points_version == version, timeout=5000)
+    assert len(w.last_snapshot.predictions) == len(w.points_model.points)
+    assert len(w.history) == w.last_snapshot.epoch          # no metric row lost between frames
+    proc = client._proc
+    thread = client._thread
+    w.undo_stack.setClean()
+    assert w.close()
+    assert not proc.is_alive() and not thread.isRunning()
+
+
+def test_child_death_is_reported_and_restart_recovers(qtbot, settings):
+    client = ProcessSessionClient()
+    w = MainWindow(client, settings=settings, experiment=experiment())
+    qtbot.addWidget(w, before_close_func=_discard_changes)
+    w.show()
+    qtbot.waitUntil(lambda: w.last_snapshot is not None, timeout=20000)
+    client._proc.kill()
+    qtbot.waitUntil(lambda: w.banner.isVisible() and "stopped unexpectedly" in w.banner.text(), timeout=5000)
+    points = w.points_model.points
+    w.banner.action_button.click()
+    w.act_play.trigger()
+    qtbot.waitUntil(lambda: w.last_snapshot is not None and w.last_snapshot.epoch > 5 and w.client.alive,
+                    timeout=20000)
+    assert w.points_model.points is points
+    w.undo_stack.setClean()
+    w.close()
