@@ -189,3 +189,19 @@ def test_engine_and_data_never_import_qt():
             "'PyQt6')]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_config_rejects_nonsense_with_the_field_named():
+    from nnviz.errors import ConfigError
+    bad = [({"optimizer": {"learning_rate": 10**400}}, "optimizer.learning_rate"),
+           ({"optimizer": {"batch_size": 2.5}}, "optimizer.batch_size"),
+           ({"architecture": {"hidden_layers": [8] * 17}}, "architecture.hidden_layers"),
+           ({"architecture": {"features": ["x1", "x1"]}}, "architecture.features"),
+           ({"architecture": {"activation": "swish"}}, "architecture.activation"),
+           ({"early_stopping": {"enabled": "yes"}}, "early_stopping.enabled"),
+           ({"regularization": {"l2": float("nan")}}, "regularization.l2"),
+           ({"optimiser": {}}, "config.optimiser")]
+    for doc, field in bad:
+        with pytest.raises(ConfigError) as info:
+            ExperimentConfig.from_dict(doc)
+        assert field in str(info.value) and len(str(info.value)) < 200

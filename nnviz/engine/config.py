@@ -179,22 +179,30 @@ def _type_name(t) -> str:
     return getattr(t, "__name__", str(t))
 
 
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_number(value, kind, path, lo, hi):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(path, f"expected a {'whole number' if kind is int else 'number'}, got {value!r}")
+        raise ConfigError(path, f"expected a {'whole number' if kind is int else 'number'}, got {_short(value)}")
     if kind is int:
         if isinstance(value, float):
             if not value.is_integer():
-                raise ConfigError(path, f"expected a whole number, got {value!r}")
+                raise ConfigError(path, f"expected a whole number, got {_short(value)}")
             value = int(value)
     else:
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:   # an int too big for a float
+            value = math.inf
         if not math.isfinite(value):
-            raise ConfigError(path, f"expected a finite number, got {value!r}")
+            raise ConfigError(path, f"expected a finite number, got {_short(value)}")
     if lo is not None and value < lo:
-        raise ConfigError(path, f"must be at least {lo}, got {value!r}")
+        raise ConfigError(path, f"must be at least {lo}, got {_short(value)}")
     if hi is not None and value > hi:
-        raise ConfigError(path, f"must be at most {hi}, got {value!r}")
+        raise ConfigError(path, f"must be at most {hi}, got {_short(value)}")
     return value
 
 
@@ -203,16 +211,16 @@ def _check_scalar(value, t, path, meta, item=False):
     hi = meta.get("item_hi" if item else "hi")
     if t is bool:
         if not isinstance(value, bool):
-            raise ConfigError(path, f"expected true or false, got {value!r}")
+            raise ConfigError(path, f"expected true or false, got {_short(value)}")
         return value
     if t in (int, float):
         return _check_number(value, t, path, lo, hi)
     if t is str:
         if not isinstance(value, str):
-            raise ConfigError(path, f"expected text, got {value!r}")
+            raise ConfigError(path, f"expected text, got {_short(value)}")
         choices = meta.get("choices")
         if choices and value not in choices:
-            raise ConfigError(path, f"must be one of {', '.join(choices)}; got {value!r}")
+            raise ConfigError(path, f"must be one of {', '.join(choices)}; got {_short(value)}")
         return value
     raise TypeError(f"unsupported config type {t!r}")  # programming error, not user input
 
@@ -227,7 +235,7 @@ def _check_value(value, t, path, meta):
         return _check_value(value, inner[0], path, meta)
     if origin is list:
         if not isinstance(value, list):
-            raise ConfigError(path, f"expected a list, got {value!r}")
+            raise ConfigError(path, f"expected a list, got {_short(value)}")
         lo, hi = meta.get("lo"), meta.get("hi")
         if lo is not None and len(value) < lo:
             raise ConfigError(path, f"needs at least {lo} entries, got {len(value)}")

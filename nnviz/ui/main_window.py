@@ -24,6 +24,7 @@ from ..errors import NnvizError
 from ..experiment import Experiment, load_experiment, save_experiment
 from ..session import messages as m
 from .banner import Banner
+from .pgutil import cache_axes
 from .canvas import PointCanvas
 from .config_model import ConfigModel
 from .controls import ControlPanel
@@ -36,6 +37,10 @@ SPEEDS = ((0, "As fast as possible"), (1, "1 epoch/s"), (5, "5 epochs/s"), (20, 
           (60, "60 epochs/s"), (200, "200 epochs/s"), (1000, "1,000 epochs/s"))
 MAX_RECENT = 8
 BOUNDARY_RESOLUTION = 100
+# Each metric plot repaints at most this often, and at most one plot per frame: a plot whose range
+# moved costs several times the boundary image to paint, and a curve read by eye gains nothing
+# above ~10 Hz. Spreading them over frames keeps every event-loop turn short.
+PLOT_REFRESH_SECONDS = 0.1
 FILE_FILTER = "nnviz experiments (*.nnviz);;All files (*)"
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
 
@@ -59,6 +64,7 @@ class MainWindow(QMainWindow):
         self._playing = False
         self._shown_stop = ""
         self._frame_times: deque = deque(maxlen=60)
+        self._plot_refreshed: dict = {}
         self._view_timer = QTimer(self, singleShot=True, interval=30, timeout=self._send_view)
 
         self.points_model = PointsModel(PointSet.empty(), self)
@@ -81,6 +87,7 @@ class MainWindow(QMainWindow):
         self.canvas.status_message.connect(self._coords_label.setText)
         self._attach_client(client)
         self._restore_settings()
+        cache_axes(self)
 
         if experiment is not None:
             self.load_experiment(experiment, path)
@@ -320,8 +327,7 @@ class MainWindow(QMainWindow):
                 plot.set_history(self.history)
         else:
             self.history.extend(snap.rows)
-            for plot in (self.loss_plot, self.gradient_plot, self.lr_plot):
-                plot.refresh()
+            self._refresh_plots(all_now=not snap.playing)
         self.loss_plot.set_best_epoch(snap.best_epoch)
         self.loss_plot.set_stop_epoch(snap.epoch if snap.stop_kind == "early_stopping" else None,
                                       snap.stop_message)
@@ -347,6 +353,18 @@ class MainWindow(QMainWindow):
         self._epoch_label.setText(f"epoch {snap.epoch:,}")
         self._rate_label.setText(f"{snap.epochs_per_second:,.0f} epochs/s · {fps:.0f} fps")
         self.frame_drawn.emit(snap.epoch)
+
+    def _refresh_plots(self, all_now: bool) -> None:
+        plots = (self.loss_plot, self.gradient_plot, self.lr_plot)
+        now = time.perf_counter()
+        if all_now:
+            due = plots
+        else:
+            stalest = min(plots, key=lambda p: self._plot_refreshed.get(p, 0.0))
+            due = [stalest] if now - self._plot_refreshed.get(stalest, 0.0) >= PLOT_REFRESH_SECONDS else []
+        for plot in due:
+            plot.refresh()
+            self._plot_refreshed[plot] = now
 
     def _on_session_error(self, message: str, detail: str) -> None:
         self._set_playing(False)

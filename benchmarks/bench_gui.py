@@ -1,0 +1,134 @@
+"""GUI benchmark: the real main window (offscreen) training while it draws.
+
+For TensorFlow Playground's default (circle, 4-2 tanh) and its heavy case (spiral, 6x8 tanh,
+batch 10, lr 0.03) it reports, over a fixed time:
+  - epochs per second while drawing (training runs in the child process),
+  - frames drawn per second,
+  - GUI event-loop stalls: how late a 10 ms QTimer fires (p50, p99, worst),
+  - for the heavy case, the wall time from Play until training error first drops below 5%.
+
+Usage: python benchmarks/bench_gui.py [--seconds 10] [--features x1,x2]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QSettings, QTimer  # noqa: E402
+
+from nnviz.data.generators import generate  # noqa: E402
+from nnviz.engine import ExperimentConfig  # noqa: E402
+from nnviz.experiment import Experiment  # noqa: E402
+from nnviz.ui.app import make_app  # noqa: E402
+from nnviz.ui.main_window import MainWindow  # noqa: E402
+from nnviz.ui.session_client import ProcessSessionClient  # noqa: E402
+
+
+def playground_default() -> Experiment:
+    c = ExperimentConfig()
+    c.architecture.hidden_layers = [4, 2]
+    c.architecture.activation = "tanh"
+    c.optimizer.learning_rate = 0.03
+    c.optimizer.batch_size = 10
+    return Experiment(c, generate("circle", 500, 0.0, 0.5, seed=1), name="Playground default")
+
+
+def playground_heavy(features) -> Experiment:
+    c = ExperimentConfig()
+    c.architecture.hidden_layers = [8] * 6
+    c.architecture.activation = "tanh"
+    c.architecture.features = list(features)
+    c.optimizer.learning_rate = 0.03
+    c.optimizer.batch_size = 10
+    return Experiment(c, generate("spiral", 500, 0.0, 0.5, seed=1), name="Playground heavy case")
+
+
+def run(app, exp: Experiment, seconds: float, fit_target: float | None = None) -> dict:
+    settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.IniFormat)
+    client = ProcessSessionClient()
+    window = MainWindow(client, settings=settings, experiment=exp)
+    window.resize(1440, 900)
+    window.show()
+    # wait until the child answered once (its start-up is not part of the measurement)
+    deadline = time.perf_counter() + 30
+    while window.last_snapshot is None and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.005)
+    frames = []
+    fit = {"time": None, "epoch": None}
+    lateness = []
+    last_tick = [time.perf_counter()]
+
+    def on_frame(epoch):
+        now = time.perf_counter()
+        frames.append((now, epoch))
+        if fit_target is not None and fit["time"] is None and len(window.history):
+            err = window.history["train_error"]
+            hit = np.flatnonzero(err < fit_target)
+            if hit.size:
+                fit["time"] = now - start
+                fit["epoch"] = int(window.history["epoch"][hit[0]])
+
+    def tick():
+        now = time.perf_counter()
+        lateness.append((now - last_tick[0] - 0.010) * 1000.0)
+        last_tick[0] = now
+
+    window.frame_drawn.connect(on_frame)
+    probe = QTimer()
+    probe.setInterval(10)
+    probe.timeout.connect(tick)
+    start = time.perf_counter()
+    window.play()
+    last_tick[0] = time.perf_counter()
+    probe.start()
+    QTimer.singleShot(int(seconds * 1000), app.quit)
+    app.exec()   # the real event loop, as in the app
+    probe.stop()
+    window.pause()
+    span = [f for f in frames if f[0] >= start + 1.0]   # skip the first second (warm-up)
+    eps = (span[-1][1] - span[0][1]) / (span[-1][0] - span[0][0]) if len(span) > 1 else 0.0
+    fps = (len(span) - 1) / (span[-1][0] - span[0][0]) if len(span) > 1 else 0.0
+    late = np.array(lateness[10:]) if len(lateness) > 10 else np.zeros(1)
+    window.undo_stack.setClean()
+    window.close()
+    return {"epochs_per_s": eps, "fps": fps, "stall_p50": float(np.percentile(late, 50)),
+            "stall_p99": float(np.percentile(late, 99)), "stall_max": float(late.max()),
+            "fit_time": fit["time"], "fit_epoch": fit["epoch"], "epochs": frames[-1][1] if frames else 0}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--features", default="x1,x2", help="inputs for the heavy case (Playground: x1,x2)")
+    args = ap.parse_args(argv)
+    app = make_app()
+    print(f"nnviz GUI benchmark: offscreen, 1440x900 window, {args.seconds:g} s per case, "
+          f"{os.cpu_count()} cores")
+    rows = [("Playground default (circle, 4-2 tanh)", run(app, playground_default(), args.seconds)),
+            ("Playground heavy (spiral, 6x8 tanh, batch 10)",
+             run(app, playground_heavy(args.features.split(",")), args.seconds, fit_target=0.05))]
+    print(f"{'case':48} {'epochs/s':>9} {'fps':>6} {'stall p50':>10} {'p99':>7} {'max':>7}  fit<5%")
+    for name, r in rows:
+        fit = (f"{r['fit_time']:.2f} s (epoch {r['fit_epoch']})" if r["fit_time"] is not None
+               else f"not within {args.seconds:g} s ({r['epochs']} epochs)")
+        print(f"{name:48} {r['epochs_per_s']:9.0f} {r['fps']:6.1f} {r['stall_p50']:8.1f}ms "
+              f"{r['stall_p99']:5.1f}ms {r['stall_max']:5.1f}ms  {fit}")
+    return 0
+
+
+if __name__ == "__main__":
+    if "--profile" in sys.argv:   # profile the GUI process (the child is not profiled)
+        import cProfile
+        import pstats
+        sys.argv.remove("--profile")
+        cProfile.run("main()", "/tmp/bench_gui.prof")
+        pstats.Stats("/tmp/bench_gui.prof").sort_stats("tottime").print_stats(30)
+        sys.exit(0)
+    sys.exit(main())

@@ -1,0 +1,772 @@
+"""The point-editing canvas: the decision field, its boundary contour and the points on top.
+
+The canvas is a view over a :class:`PointsModel`: it redraws whenever the model changes and turns
+mouse gestures into model edits (each gesture one undo step). Every graphics item is created once
+and updated with ``setImage``/``setData`` so redrawing at animation rates stays cheap.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem, QVBoxLayout, QWidget
+
+from ..data.points import MAX_CLASSES, ROLE_NAMES, TEST, TRAIN, VALIDATION
+from ..errors import ConfigError, DataError
+from .palette import CLASS_COLORS, CLASS_NAMES, CONTOUR_COLOR, MISCLASSIFIED_COLOR, class_tints, diverging_lut
+from .points_model import PointsModel
+
+TOOLS = ("add", "brush", "erase", "select")
+TOOL_TIPS = {
+    "add": "Click to add a point of the current class (right-click or Shift+click for the other class); "
+           "drag a point to move it.",
+    "brush": "Press and drag to spray points of the current class within the brush radius.",
+    "erase": "Press and drag to remove every point under the brush circle.",
+    "select": "Drag a rectangle to select points, drag a selected point to move the selection, "
+              "Delete removes it and Escape clears it.",
+}
+BOUNDARY_MODES = ("binary", "multiclass", "regression")
+MAX_BOUNDARY_SIDE = 4096
+DEFAULT_VIEW = (-6.0, 6.0, -6.0, 6.0)
+PICK_RADIUS_PX = 7.0
+# Regression has no classes: the "class" tools add the value at the blue or red end of the ramp.
+REGRESSION_TARGETS = (-1.0, 1.0)
+REGRESSION_BANDS = 4          # discretized regression field: this many bands on each side of 0
+
+_DARK_OUTLINE = "#202020"
+_POINT_SIZE = 12
+_RING_WIDTH = 2.6
+_DIAMOND_SIZE = 15
+_HALO_SIZE = 21
+_SELECTION_SIZE = 21
+_WHITE = np.full(3, 255.0)
+_FIELD_LUT = diverging_lut()
+
+
+# -- pure array helpers (no Qt) -------------------------------------------------------------------
+def contour_segments(values: np.ndarray, level: float) -> np.ndarray:
+    """Marching squares on a (H, W) grid, vectorized.
+
+    Returns an (M, 2) array of segment end points in grid coordinates (x = column, y = row), two
+    consecutive rows per segment, ready for a ``connect='pairs'`` curve.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.shape[0] < 2 or v.shape[1] < 2:
+        return np.zeros((0, 2))
+    up = v >= level
+    ua, ub, uc, ud = up[:-1, :-1], up[:-1, 1:], up[1:, 1:], up[1:, :-1]
+    # only cells the level passes through (a thin band of the grid) get the floating-point work
+    rows, cols = np.nonzero((ua != ub) | (ua != uc) | (ua != ud))
+    if rows.size == 0:
+        return np.zeros((0, 2))
+    a, b, c, d = v[rows, cols], v[rows, cols + 1], v[rows + 1, cols + 1], v[rows + 1, cols]
+    ua, ub, uc, ud = ua[rows, cols], ub[rows, cols], uc[rows, cols], ud[rows, cols]
+    r, q = rows.astype(np.float64), cols.astype(np.float64)
+
+    def frac(p, s):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (level - p) / (s - p)
+        return np.clip(np.nan_to_num(t, nan=0.5), 0.0, 1.0)
+
+    # crossing point on each edge, in order bottom, right, top, left
+    pts = np.empty((rows.size, 4, 2))
+    pts[:, 0, 0], pts[:, 0, 1] = q + frac(a, b), r
+    pts[:, 1, 0], pts[:, 1, 1] = q + 1.0, r + frac(b, c)
+    pts[:, 2, 0], pts[:, 2, 1] = q + frac(d, c), r + 1.0
+    pts[:, 3, 0], pts[:, 3, 1] = q, r + frac(a, d)
+    crosses = np.column_stack([ua != ub, ub != uc, ud != uc, ua != ud])
+    n_cross = crosses.sum(axis=1)
+    two = n_cross == 2
+    simple = pts[two][crosses[two]]                                  # 2 rows per cell, in order
+    # Saddle cells cross all four edges; the cell centre decides which corners are joined.
+    saddle = n_cross == 4
+    if not saddle.any():
+        return simple
+    sp = pts[saddle]
+    centre_up = ((a + b + c + d) / 4.0 >= level)[saddle]
+    joins_a_c = (centre_up == ua[saddle])[:, None, None]
+    # a joined to c: cut off corners b (bottom+right) and d (top+left); otherwise a (bottom+left), c
+    first = np.where(joins_a_c, sp[:, [0, 1]], sp[:, [0, 3]])
+    second = np.where(joins_a_c, sp[:, [2, 3]], sp[:, [1, 2]])
+    return np.concatenate([simple, first.reshape(-1, 2), second.reshape(-1, 2)])
+
+
+def multiclass_rgb(probs: np.ndarray, discretize: bool) -> np.ndarray:
+    """(H, W, K) class probabilities → (H, W, 3) uint8 colours from the palette's class tints.
+
+    Colours fade to white where the network is unsure (like the binary ramp at p = 0.5); pixels
+    with missing or meaningless probabilities are white.
+    """
+    k = probs.shape[2]
+    p = np.where(np.isfinite(probs), probs, np.nan).astype(np.float64)
+    valid = np.isfinite(p).all(axis=2)
+    p = np.clip(np.nan_to_num(p, nan=0.0), 0.0, None)
+    total = p.sum(axis=2, keepdims=True)
+    valid &= total[..., 0] > 0
+    p = np.divide(p, total, out=np.zeros_like(p), where=total > 0)
+    tints = class_tints()[:k]
+    if discretize:
+        rgb = tints[np.argmax(p, axis=2)]
+    else:
+        mix = p @ tints
+        confidence = np.clip((p.max(axis=2) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0) ** 0.8
+        rgb = _WHITE + (mix - _WHITE) * confidence[..., None]
+    rgb[~valid] = _WHITE
+    return np.clip(rgb, 0, 255).round().astype(np.uint8)
+
+
+def _argmax_border_field(probs: np.ndarray) -> list[np.ndarray]:
+    """One field per class whose zero level is that class's region border (p_k minus best rival)."""
+    p = np.nan_to_num(np.asarray(probs, dtype=np.float64), nan=0.0)
+    fields = []
+    for k in range(p.shape[2]):
+        rivals = np.delete(p, k, axis=2).max(axis=2)
+        fields.append(p[..., k] - rivals)
+    return fields
+
+
+# -- graphics items -------------------------------------------------------------------------------
+class _PassiveScatter(pg.ScatterPlotItem):
+    """A scatter that never takes clicks, so the view box handles every mouse gesture."""
+
+    def mouseClickEvent(self, ev):
+        ev.ignore()
+
+
+class _FieldImage(pg.ImageItem):
+    """The boundary image, drawn with bilinear smoothing unless hard regions are wanted."""
+
+    smooth = True
+
+    def paint(self, painter, *args):
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
+        super().paint(painter, *args)
+
+
+class _EditViewBox(pg.ViewBox):
+    """Routes left-button gestures to the canvas; middle/right drag and the wheel pan and zoom."""
+
+    def __init__(self, canvas: "PointCanvas"):
+        super().__init__(enableMenu=False)
+        self._canvas = canvas
+
+    def mouseClickEvent(self, ev):
+        if self._canvas._handle_click(ev):
+            ev.accept()
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None):
+        if axis is None and ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self._canvas._handle_drag(ev)
+        else:
+            super().mouseDragEvent(ev, axis)
+
+
+class PointCanvas(QWidget):
+    """Shows the point set over the model's decision field and lets the user edit the points."""
+
+    status_message = Signal(str)
+    selection_changed = Signal(int)
+
+    def __init__(self, model: PointsModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._model = model
+        self._tool = "add"
+        self._current_class = 0
+        self._new_role = TRAIN
+        self._brush_radius = 0.6
+        self._brush_density = 6
+        self._rng = np.random.default_rng()
+        self._regression = False
+        self._value_range: tuple[float, float] | None = None
+        self._discretize = False
+        self._boundary: tuple[np.ndarray, tuple[float, float, float, float], str] | None = None
+        self._predictions: np.ndarray | None = None
+        self._highlight_misclassified = False
+        self._selection = np.zeros(0, np.intp)
+        self._drag: dict | None = None
+        self._last_points = model.points
+        self._drawn: dict[int, tuple] = {}   # scatter id -> (style key, points drawn)
+
+        self.view_box = _EditViewBox(self)
+        self.plot_widget = pg.PlotWidget(parent=self, viewBox=self.view_box, background="w")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot_widget)
+        self.setFocusProxy(self.plot_widget)
+        self.plot_widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        plot_item = self.plot_widget.getPlotItem()
+        plot_item.hideButtons()
+        plot_item.setMenuEnabled(False)
+        for name in ("left", "bottom"):
+            axis = plot_item.getAxis(name)
+            axis.setPen(pg.mkPen("#606060"))
+            axis.setTextPen(pg.mkPen("#303030"))
+        self.view_box.setAspectLocked(True, 1.0)
+        self.view_box.disableAutoRange()
+
+        self._make_styles()
+        self._make_items()
+
+        self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plot_widget.installEventFilter(self)
+        self.plot_widget.viewport().installEventFilter(self)
+        model.changed.connect(self._on_points_changed)
+
+        self.set_tool("add")
+        self._redraw_points()
+        self.fit_view()
+
+    # -- construction ------------------------------------------------------------------------------
+    def _make_styles(self) -> None:
+        """Brushes and pens are made once: pyqtgraph caches symbol images by the objects' ids."""
+        self._class_brushes = np.array([pg.mkBrush(c) for c in CLASS_COLORS], dtype=object)
+        self._class_ring_pens = np.array([pg.mkPen(c, width=_RING_WIDTH) for c in CLASS_COLORS], dtype=object)
+        self._outline_pen = pg.mkPen(_DARK_OUTLINE, width=1.2)
+        self._ring_fill = pg.mkBrush(255, 255, 255, 170)   # rings stay legible on a saturated field
+        # Regression points: the field's blue-to-red ramp at full strength, with a grey middle and
+        # a steep start so points near zero still show against the (white) middle of the field.
+        t = np.linspace(-1.0, 1.0, 64)[:, None]
+        grey = np.full(3, 180.0)
+        blue, red = (np.array(QColor(CLASS_COLORS[i]).getRgb()[:3], float) for i in (0, 1))
+        ramp = grey + (np.where(t < 0, blue, red) - grey) * np.abs(t) ** 0.6
+        colors = [QColor(*(int(v) for v in np.clip(c, 0, 255).round())) for c in ramp]
+        self._value_brushes = np.array([pg.mkBrush(c) for c in colors], dtype=object)
+        self._value_ring_pens = np.array([pg.mkPen(c, width=_RING_WIDTH) for c in colors], dtype=object)
+
+    def _make_items(self) -> None:
+        vb = self.view_box
+        self.boundary_item = _FieldImage(axisOrder="row-major")
+        self.boundary_item.setZValue(-20)
+        self.boundary_item.setLookupTable(_FIELD_LUT)
+        self.boundary_item.hide()
+        vb.addItem(self.boundary_item, ignoreBounds=True)
+
+        self.contour_item = pg.PlotCurveItem(pen=pg.mkPen(CONTOUR_COLOR, width=1.6), connect="pairs")
+        self.contour_item.setZValue(-10)
+        vb.addItem(self.contour_item, ignoreBounds=True)
+
+        self.halo_item = _PassiveScatter(pxMode=True, symbol="o", size=_HALO_SIZE,
+                                         brush=pg.mkBrush(MISCLASSIFIED_COLOR), pen=pg.mkPen("#000000", width=1.5))
+        self.halo_item.setZValue(5)
+        vb.addItem(self.halo_item)
+
+        # One scatter per (role, class): each takes a single brush and pen, which keeps setData cheap.
+        # Regression colours points by value, so it puts every point of a role into its class-0
+        # item with per-point brushes instead.
+        self.point_items: dict[tuple[int, int], pg.ScatterPlotItem] = {}
+        for z, (role, symbol, size) in enumerate(((TRAIN, "o", _POINT_SIZE), (TEST, "o", _POINT_SIZE),
+                                                 (VALIDATION, "d", _DIAMOND_SIZE))):
+            for k in range(MAX_CLASSES):
+                item = _PassiveScatter(pxMode=True, symbol=symbol, size=size)
+                item.setZValue(10 + z)
+                vb.addItem(item)
+                self.point_items[(role, k)] = item
+
+        self.selection_item = _PassiveScatter(pxMode=True, symbol="s", size=_SELECTION_SIZE,
+                                              brush=pg.mkBrush(None), pen=pg.mkPen("#111111", width=2.0))
+        self.selection_item.setZValue(20)
+        vb.addItem(self.selection_item)
+
+        self.rubber_band = QGraphicsRectItem()
+        self.rubber_band.setPen(pg.mkPen("#333333", width=1, style=Qt.PenStyle.DashLine))
+        self.rubber_band.setBrush(pg.mkBrush(60, 60, 60, 30))
+        self.rubber_band.setZValue(30)
+        self.rubber_band.hide()
+        vb.addItem(self.rubber_band, ignoreBounds=True)
+
+        self.brush_cursor = QGraphicsEllipseItem()
+        self.brush_cursor.setPen(pg.mkPen("#333333", width=1.2))
+        self.brush_cursor.setZValue(30)
+        self.brush_cursor.hide()
+        vb.addItem(self.brush_cursor, ignoreBounds=True)
+
+    # -- settings ----------------------------------------------------------------------------------
+    @property
+    def model(self) -> PointsModel:
+        return self._model
+
+    @property
+    def tool(self) -> str:
+        return self._tool
+
+    def set_tool(self, name: str) -> None:
+        if name not in TOOLS:
+            raise ConfigError("tool", f"expected one of {', '.join(TOOLS)}, got {name!r}")
+        self._finish_drag()
+        self._tool = name
+        tip = TOOL_TIPS[name]
+        self.setToolTip(tip)
+        self.plot_widget.setToolTip(tip)
+        cursor = Qt.CursorShape.ArrowCursor if name == "select" else Qt.CursorShape.CrossCursor
+        self.plot_widget.viewport().setCursor(cursor)
+        if name not in ("brush", "erase"):
+            self.brush_cursor.hide()
+
+    def set_current_class(self, k: int) -> None:
+        if not isinstance(k, (int, np.integer)) or not 0 <= k < MAX_CLASSES:
+            raise ConfigError("current class", f"expected a class index from 0 to {MAX_CLASSES - 1}, got {k!r}")
+        self._current_class = int(k)
+
+    def set_new_point_role(self, role: int) -> None:
+        if role not in (TRAIN, TEST, VALIDATION):
+            raise ConfigError("new point role", f"expected train (0), test (1) or validation (2), got {role!r}")
+        self._new_role = int(role)
+
+    def set_brush_radius(self, radius: float) -> None:
+        if not np.isfinite(radius) or radius <= 0:
+            raise ConfigError("brush radius", f"expected a positive number of data units, got {radius!r}")
+        self._brush_radius = float(radius)
+
+    def set_brush_density(self, points_per_dab: int) -> None:
+        if not isinstance(points_per_dab, (int, np.integer)) or not 1 <= points_per_dab <= 200:
+            raise ConfigError("brush density", f"expected 1 to 200 points per dab, got {points_per_dab!r}")
+        self._brush_density = int(points_per_dab)
+
+    def set_task(self, task: str) -> None:
+        """'classification' colours points by class, 'regression' by value."""
+        if task not in ("classification", "regression"):
+            raise ConfigError("task", f"expected 'classification' or 'regression', got {task!r}")
+        regression = task == "regression"
+        if regression != self._regression:
+            self._regression = regression
+            self._redraw_points()
+
+    def set_value_range(self, lo: float | None, hi: float | None = None) -> None:
+        """Target range for regression colours; ``None`` follows the points' own targets."""
+        if lo is None or hi is None:
+            self._value_range = None
+        elif not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ConfigError("value range", f"expected finite numbers, got {lo!r}..{hi!r}")
+        else:
+            self._value_range = (float(min(lo, hi)), float(max(lo, hi)))
+        self._render_boundary()
+        self._redraw_points()
+
+    def set_discretize(self, on: bool) -> None:
+        self._discretize = bool(on)
+        self._render_boundary()
+
+    def set_highlight_misclassified(self, on: bool) -> None:
+        self._highlight_misclassified = bool(on)
+        self._redraw_halo()
+
+    def set_predictions(self, pred_class_per_point: np.ndarray | None) -> None:
+        """Predicted class per point (same order as the model's points), or None."""
+        if pred_class_per_point is None:
+            self._predictions = None
+        else:
+            try:
+                self._predictions = np.asarray(pred_class_per_point, dtype=np.float64).ravel()
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"predictions: expected one class number per point ({exc})") from exc
+        self._redraw_halo()
+
+    # -- boundary ----------------------------------------------------------------------------------
+    def set_boundary(self, values: np.ndarray, extent: tuple[float, float, float, float], mode: str) -> None:
+        """Show the model's field over ``extent`` = (xmin, xmax, ymin, ymax); row 0 is ymin.
+
+        ``values`` is (H, W) P(class 1) for "binary", (H, W) predictions for "regression" or
+        (H, W, K) class probabilities for "multiclass". NaNs are drawn as the neutral colour.
+        """
+        if mode not in BOUNDARY_MODES:
+            raise DataError(f"boundary mode: expected one of {', '.join(BOUNDARY_MODES)}, got {mode!r}")
+        try:
+            arr = np.asarray(values, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"boundary values: expected a numeric array ({exc})") from exc
+        want = 3 if mode == "multiclass" else 2
+        if arr.ndim != want or min(arr.shape[:2], default=0) < 1 or max(arr.shape[:2]) > MAX_BOUNDARY_SIDE:
+            shape = "(H, W, K)" if want == 3 else "(H, W)"
+            raise DataError(f"boundary values: mode {mode!r} needs a {shape} array with sides of 1 to "
+                            f"{MAX_BOUNDARY_SIDE}, got shape {arr.shape}")
+        if mode == "multiclass" and not 2 <= arr.shape[2] <= MAX_CLASSES:
+            raise DataError(f"boundary values: multiclass needs 2 to {MAX_CLASSES} class probabilities per "
+                            f"pixel, got {arr.shape[2]}")
+        try:
+            xmin, xmax, ymin, ymax = (float(e) for e in extent)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"boundary extent: expected (xmin, xmax, ymin, ymax), got {extent!r}") from exc
+        if not (np.isfinite([xmin, xmax, ymin, ymax]).all() and xmin < xmax and ymin < ymax):
+            raise DataError(f"boundary extent: expected finite xmin < xmax and ymin < ymax, got {extent!r}")
+        self._boundary = (arr, (xmin, xmax, ymin, ymax), mode)
+        if (mode == "regression") != self._regression:
+            self.set_task("regression" if mode == "regression" else "classification")
+        self._render_boundary()
+
+    def clear_boundary(self) -> None:
+        self._boundary = None
+        self.boundary_item.hide()
+        self.contour_item.setData([], [])
+
+    def _symmetric_level(self) -> float:
+        if self._value_range is not None:
+            lo, hi = self._value_range
+        else:
+            t = self._model.points.target
+            lo, hi = (float(t.min()), float(t.max())) if len(t) else (-1.0, 1.0)
+        m = max(abs(lo), abs(hi))
+        return m if m > 1e-12 else 1.0
+
+    def _render_boundary(self) -> None:
+        if self._boundary is None:
+            return
+        values, (xmin, xmax, ymin, ymax), mode = self._boundary
+        item = self.boundary_item
+        item.smooth = not self._discretize
+        if mode == "multiclass":
+            item.setLookupTable(None, update=False)
+            item.setImage(multiclass_rgb(values, self._discretize), autoLevels=False, levels=(0, 255))
+            fields, level = _argmax_border_field(values), 0.0
+        elif mode == "binary":
+            p = np.clip(np.nan_to_num(values, nan=0.5), 0.0, 1.0).astype(np.float32)
+            shown = (p >= 0.5).astype(np.float32) if self._discretize else p
+            item.setLookupTable(_FIELD_LUT, update=False)
+            item.setImage(shown, autoLevels=False, levels=(0.0, 1.0))
+            fields, level = [p], 0.5
+        else:
+            m = self._symmetric_level()
+            v = np.clip(np.nan_to_num(values, nan=0.0), -m, m).astype(np.float32)
+            if self._discretize:
+                step = m / REGRESSION_BANDS
+                v = (np.round(v / step) * step).astype(np.float32)
+            item.setLookupTable(_FIELD_LUT, update=False)
+            item.setImage(v, autoLevels=False, levels=(-m, m))
+            fields, level = [], 0.0
+        item.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
+        item.show()
+
+        h, w = values.shape[:2]
+        segs = [contour_segments(f, level) for f in fields]
+        segs = np.concatenate(segs) if segs else np.zeros((0, 2))
+        # grid value (row i, column j) is the centre of that image pixel
+        x = xmin + (segs[:, 0] + 0.5) * (xmax - xmin) / w
+        y = ymin + (segs[:, 1] + 0.5) * (ymax - ymin) / h
+        self.contour_item.setData(x, y, connect="pairs")
+
+    # -- points ------------------------------------------------------------------------------------
+    def _on_points_changed(self, points) -> None:
+        old = self._last_points
+        self._last_points = points
+        if len(self._selection):
+            keep = len(points) == len(old) or (
+                len(points) > len(old) and np.array_equal(points.xy[:len(old)], old.xy))
+            if not keep:
+                self._set_selection(np.zeros(0, np.intp))
+        if self._regression and self._value_range is None and self._boundary is not None:
+            self._render_boundary()
+        self._redraw_points()
+
+    def _redraw_points(self) -> None:
+        ps = self._model.points
+        if self._regression:
+            m = self._symmetric_level()
+            n = len(self._value_brushes)
+            style = np.clip(np.round((ps.target / m + 1.0) / 2.0 * (n - 1)), 0, n - 1).astype(np.intp)
+            for (role, k), item in self.point_items.items():
+                mask = ps.role == role if k == 0 else np.zeros(len(ps), bool)
+                self._set_item_points(item, role, ps.xy[mask], style[mask])
+        else:
+            cls = np.clip(np.rint(ps.target), 0, MAX_CLASSES - 1).astype(np.intp)
+            for (role, k), item in self.point_items.items():
+                self._set_item_points(item, role, ps.xy[(ps.role == role) & (cls == k)], k)
+        self._redraw_selection()
+        self._redraw_halo()
+
+    def _set_item_points(self, item, role: int, xy: np.ndarray, style) -> None:
+        """Training points and validation diamonds are filled with a thin dark outline; test points
+        are rings in the point's colour. ``style`` is the class index, or per-point ramp indices for
+        regression. Items whose points did not change are left alone: pyqtgraph's setData costs a
+        few microseconds per point, and most edits touch one class of one role."""
+        key = (self._regression, np.asarray(style).tobytes())
+        last = self._drawn.get(id(item))
+        if last is not None and last[0] == key and np.array_equal(last[1], xy):
+            return
+        self._drawn[id(item)] = (key, xy.copy())
+        if self._regression:
+            brush, ring_pen = self._value_brushes[style], self._value_ring_pens[style]
+        else:
+            brush, ring_pen = self._class_brushes[style], self._class_ring_pens[style]
+        if role == TEST:
+            item.setData(x=xy[:, 0], y=xy[:, 1], brush=self._ring_fill, pen=ring_pen)
+        else:
+            item.setData(x=xy[:, 0], y=xy[:, 1], brush=brush, pen=self._outline_pen)
+
+    def misclassified_mask(self) -> np.ndarray:
+        """Points whose prediction differs from their label (all False when unknown or stale)."""
+        ps = self._model.points
+        pred = self._predictions
+        if self._regression or pred is None or len(pred) != len(ps):
+            return np.zeros(len(ps), bool)
+        return np.rint(pred) != np.rint(ps.target)
+
+    def _redraw_halo(self) -> None:
+        if not self._highlight_misclassified:
+            self._set_plain_points(self.halo_item, np.zeros((0, 2)))
+            return
+        self._set_plain_points(self.halo_item, self._model.points.xy[self.misclassified_mask()])
+
+    # -- selection ---------------------------------------------------------------------------------
+    @property
+    def selected_indices(self) -> np.ndarray:
+        return self._selection.copy()
+
+    def _set_selection(self, indices) -> None:
+        idx = np.unique(np.asarray(indices, dtype=np.intp))
+        idx = idx[(idx >= 0) & (idx < len(self._model.points))]
+        changed = not np.array_equal(idx, self._selection)
+        self._selection = idx
+        self._redraw_selection()
+        if changed:
+            self.selection_changed.emit(len(idx))
+
+    def _redraw_selection(self) -> None:
+        sel = self._selection[self._selection < len(self._model.points)]
+        self._set_plain_points(self.selection_item, self._model.points.xy[sel])
+
+    def _set_plain_points(self, item, xy: np.ndarray) -> None:
+        """setData for a single-style overlay, skipped when its points did not change."""
+        last = self._drawn.get(id(item))
+        if last is not None and np.array_equal(last[1], xy):
+            return
+        self._drawn[id(item)] = (None, xy.copy())
+        item.setData(x=xy[:, 0], y=xy[:, 1])
+
+    def select_all(self) -> None:
+        self._set_selection(np.arange(len(self._model.points)))
+
+    def clear_selection(self) -> None:
+        self._set_selection(np.zeros(0, np.intp))
+
+    def delete_selected(self) -> None:
+        sel = self._selection
+        if len(sel):
+            self._set_selection(np.zeros(0, np.intp))
+            self._model.remove(sel, text=f"Delete {len(sel)} selected point{'s' if len(sel) != 1 else ''}")
+
+    def relabel_selected(self, k: int) -> None:
+        if not isinstance(k, (int, np.integer)) or not 0 <= k < MAX_CLASSES:
+            raise ConfigError("class", f"expected a class index from 0 to {MAX_CLASSES - 1}, got {k!r}")
+        if len(self._selection):
+            self._model.relabel(self._selection, self._target_for_class(int(k)),
+                                text=f"Relabel selection as {CLASS_NAMES[k]}")
+
+    def set_selected_role(self, role: int) -> None:
+        if role not in (TRAIN, TEST, VALIDATION):
+            raise ConfigError("role", f"expected train (0), test (1) or validation (2), got {role!r}")
+        if len(self._selection):
+            self._model.set_role(self._selection, role, text=f"Make selection {ROLE_NAMES[role]}")
+
+    # -- view --------------------------------------------------------------------------------------
+    def fit_view(self) -> None:
+        ps = self._model.points
+        xmin, xmax, ymin, ymax = ps.bounds() if len(ps) else DEFAULT_VIEW
+        cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+        hw, hh = max((xmax - xmin) / 2, 1.0), max((ymax - ymin) / 2, 1.0)
+        self.view_box.setRange(xRange=(cx - hw, cx + hw), yRange=(cy - hh, cy + hh), padding=0.02)
+
+    def data_to_widget(self, x: float, y: float) -> QPoint:
+        """Viewport pixel position of a data point (for tests and overlays)."""
+        scene = self.view_box.mapViewToScene(QPointF(x, y))
+        return self.plot_widget.mapFromScene(scene)
+
+    def _data_to_scene(self, xy: np.ndarray) -> np.ndarray:
+        t = self.view_box.childGroup.sceneTransform()   # data → scene; only scale and shift
+        return np.asarray(xy) * [t.m11(), t.m22()] + [t.m31(), t.m32()]
+
+    def _point_at(self, scene_pos) -> int | None:
+        """Index of the point drawn nearest ``scene_pos`` within a few pixels, else None."""
+        xy = self._model.points.xy
+        if len(xy) == 0:
+            return None
+        d = np.hypot(*(self._data_to_scene(xy) - [scene_pos.x(), scene_pos.y()]).T)
+        i = int(np.argmin(d))
+        return i if d[i] <= PICK_RADIUS_PX else None
+
+    # -- mouse gestures ----------------------------------------------------------------------------
+    def _target_for_class(self, k: int) -> float:
+        if self._regression:
+            return REGRESSION_TARGETS[min(k, 1)]
+        return float(k)
+
+    def _view_pos(self, scene_pos) -> np.ndarray:
+        p = self.view_box.mapSceneToView(scene_pos)
+        return np.array([p.x(), p.y()])
+
+    def _handle_click(self, ev) -> bool:
+        """A click without drag. Returns True if the current tool used it."""
+        pos = self._view_pos(ev.scenePos())
+        button, shift = ev.button(), bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        left = button == Qt.MouseButton.LeftButton
+        if self._tool == "add" and (left or button == Qt.MouseButton.RightButton):
+            other = (not left) or shift
+            k = (1 if self._current_class == 0 else 0) if other else self._current_class
+            self._model.add_points(pos, self._target_for_class(k), self._new_role,
+                                   text=f"Add {CLASS_NAMES[k]} point")
+            return True
+        if not left:
+            return False
+        if self._tool == "brush":
+            self._model.begin_stroke("Brush stroke")
+            self._spray(pos)
+            self._model.end_stroke()
+        elif self._tool == "erase":
+            self._model.begin_stroke("Erase points")
+            self._erase(pos, pos)
+            self._model.end_stroke()
+        elif self._tool == "select":
+            hit = self._point_at(ev.scenePos())
+            if hit is None:
+                if not shift:
+                    self.clear_selection()
+            elif shift:
+                sel = self._selection
+                self._set_selection(sel[sel != hit] if hit in sel else np.append(sel, hit))
+            else:
+                self._set_selection([hit])
+        return True
+
+    def _handle_drag(self, ev) -> None:
+        pos = self._view_pos(ev.scenePos())
+        if ev.isStart():
+            self._start_drag(ev, self._view_pos(ev.buttonDownScenePos()))
+        drag = self._drag
+        if drag is not None:
+            kind = drag["kind"]
+            if kind == "move":
+                self._model.update_move(drag["origin"] + (pos - drag["anchor"]))
+            elif kind == "brush":
+                if np.hypot(*(pos - drag["last"])) >= 0.5 * self._brush_radius:
+                    self._spray(pos)
+                    drag["last"] = pos
+            elif kind == "erase":
+                self._erase(drag["last"], pos)
+                drag["last"] = pos
+            elif kind == "rubber":
+                a = drag["anchor"]
+                self.rubber_band.setRect(QRectF(QPointF(*a), QPointF(*pos)).normalized())
+                drag["last"] = pos
+        self._update_brush_cursor(pos)
+        if ev.isFinish():
+            self._finish_drag()
+
+    def _start_drag(self, ev, press: np.ndarray) -> None:
+        self._finish_drag()
+        tool = self._tool
+        press_scene = ev.buttonDownScenePos()
+        if tool in ("add", "select"):
+            hit = self._point_at(press_scene)
+            if hit is not None:
+                if tool == "select" and hit in self._selection:
+                    indices = self._selection.copy()
+                else:
+                    indices = np.array([hit])
+                    if tool == "select":
+                        self._set_selection(indices)
+                self._model.begin_move(indices)
+                self._drag = {"kind": "move", "anchor": press,
+                              "origin": self._model.points.xy[indices].copy()}
+            elif tool == "select":
+                self._drag = {"kind": "rubber", "anchor": press, "last": press,
+                              "additive": bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)}
+                self.rubber_band.setRect(QRectF(QPointF(*press), QPointF(*press)))
+                self.rubber_band.show()
+        elif tool == "brush":
+            self._model.begin_stroke("Brush stroke")
+            self._spray(press)
+            self._drag = {"kind": "brush", "last": press}
+        elif tool == "erase":
+            self._model.begin_stroke("Erase points")
+            self._erase(press, press)
+            self._drag = {"kind": "erase", "last": press}
+
+    def _finish_drag(self) -> None:
+        drag, self._drag = self._drag, None
+        if drag is None:
+            return
+        kind = drag["kind"]
+        if kind == "move":
+            self._model.end_move()
+        elif kind in ("brush", "erase"):
+            self._model.end_stroke()
+        elif kind == "rubber":
+            self.rubber_band.hide()
+            (x0, y0), (x1, y1) = drag["anchor"], drag["last"]
+            xy = self._model.points.xy
+            inside = np.flatnonzero((xy[:, 0] >= min(x0, x1)) & (xy[:, 0] <= max(x0, x1))
+                                    & (xy[:, 1] >= min(y0, y1)) & (xy[:, 1] <= max(y0, y1)))
+            self._set_selection(np.union1d(self._selection, inside) if drag["additive"] else inside)
+
+    def _spray(self, centre: np.ndarray) -> None:
+        n = self._brush_density
+        angle = self._rng.uniform(0.0, 2 * np.pi, n)
+        radius = self._brush_radius * np.sqrt(self._rng.uniform(0.0, 1.0, n))
+        xy = centre + np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+        self._model.add_points(xy, self._target_for_class(self._current_class), self._new_role,
+                               text="Brush stroke")
+
+    def _erase(self, start: np.ndarray, end: np.ndarray) -> None:
+        """Remove points within the brush radius of the segment the cursor swept."""
+        xy = self._model.points.xy
+        if len(xy) == 0:
+            return
+        seg = end - start
+        length2 = float(seg @ seg)
+        t = np.clip(((xy - start) @ seg) / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(xy))
+        nearest = start + t[:, None] * seg
+        hit = np.flatnonzero(np.hypot(*(xy - nearest).T) <= self._brush_radius)
+        if len(hit):
+            self._model.remove(hit, text="Erase points")
+
+    # -- hover, keys -------------------------------------------------------------------------------
+    def _update_brush_cursor(self, pos: np.ndarray | None) -> None:
+        if pos is None or self._tool not in ("brush", "erase"):
+            self.brush_cursor.hide()
+            return
+        r = self._brush_radius
+        self.brush_cursor.setRect(QRectF(pos[0] - r, pos[1] - r, 2 * r, 2 * r))
+        self.brush_cursor.show()
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        if not self.view_box.sceneBoundingRect().contains(scene_pos):
+            self._update_brush_cursor(None)
+            return
+        pos = self._view_pos(scene_pos)
+        self._update_brush_cursor(pos)
+        text = f"x={pos[0]:.2f}  y={pos[1]:.2f}"
+        hit = self._point_at(scene_pos)
+        if hit is not None:
+            ps = self._model.points
+            label = (f"value {ps.target[hit]:.3g}" if self._regression
+                     else CLASS_NAMES[int(np.clip(np.rint(ps.target[hit]), 0, MAX_CLASSES - 1))])
+            text += f"   point {hit}: {label}, {ROLE_NAMES[int(ps.role[hit])]}"
+        self.status_message.emit(text)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        etype = event.type()
+        if etype in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
+            key = event.key()
+            wanted = (key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and len(self._selection)) or (
+                key == Qt.Key.Key_Escape and (len(self._selection) or self._drag is not None))
+            if wanted:
+                # claim the key from window shortcuts while there is something to delete or clear
+                event.accept()
+                if etype == QEvent.Type.KeyPress:
+                    if key == Qt.Key.Key_Escape:
+                        self._cancel_rubber_band()
+                        self.clear_selection()
+                    else:
+                        self.delete_selected()
+                return True
+        elif etype == QEvent.Type.Leave and watched is self.plot_widget.viewport():
+            self._update_brush_cursor(None)
+        return super().eventFilter(watched, event)
+
+    def _cancel_rubber_band(self) -> None:
+        if self._drag is not None and self._drag["kind"] == "rubber":
+            self._drag = None
+            self.rubber_band.hide()

@@ -1,0 +1,837 @@
+"""Live metric plots: loss (or error rate), per-layer gradient magnitude and learning rate vs epoch.
+
+Each widget reads columns of a :class:`~nnviz.engine.history.History` owned by the main window, which
+calls :meth:`refresh` after appending rows (up to ~60 times a second) and :meth:`set_history` after a
+reset or load.
+
+Why the plumbing below exists: handing pyqtgraph 10^6-point arrays costs it O(N) per frame (log
+mapping, bounds, downsampling), ~50-150 ms at 10^6 epochs. Instead every curve keeps a min/max
+envelope of at most ``MAX_BUCKETS`` buckets that is updated from the new rows only, so a refresh costs
+O(new rows + MAX_BUCKETS) however long the run. When the user zooms in, the visible rows are
+re-bucketed at full resolution (O(visible rows), only while zoomed).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QAction, QColor, QPalette
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QToolBar, QVBoxLayout, QWidget
+
+from ..engine.history import History
+from .palette import CLASS_COLORS
+
+MAX_BUCKETS = 2048          # envelope buckets per curve: ~2 points per pixel on a wide screen
+ZOOM_DETAIL_ROWS = 64 * MAX_BUCKETS   # re-bucket the visible rows when the view shows at most this many
+DEFAULT_SMOOTHING = 0.9
+FALLBACK_LOG_FLOOR = 1e-6   # log-axis floor when a plot has no positive value at all
+
+# Okabe-Ito: distinct for colour-blind viewers, and train/test also differ in lightness.
+TRAIN_COLOR = CLASS_COLORS[0]        # blue
+TEST_COLOR = CLASS_COLORS[1]         # vermillion
+VALIDATION_COLOR = CLASS_COLORS[2]   # bluish green
+PENALTY_COLOR = "#808080"
+LEARNING_RATE_COLOR = CLASS_COLORS[0]
+
+
+# -- numerics (no Qt) ---------------------------------------------------------------------------------
+def ema(values: np.ndarray, factor: float, state: float | None = None) -> tuple[np.ndarray, float | None]:
+    """Exponential moving average ``s = factor * s + (1 - factor) * x``, vectorised.
+
+    The average starts at the first finite value (or continues from ``state``, the last average of
+    an earlier call, so long series can be smoothed piece by piece). NaN inputs give NaN outputs and
+    leave the average unchanged. Returns the smoothed values and the new state.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    out = np.full(x.shape, np.nan)
+    finite = np.isfinite(x)
+    xf = x[finite]
+    if xf.size == 0:
+        return out, state
+    a = float(factor)
+    if not 0.0 <= a < 1.0:
+        raise ValueError(f"smoothing factor: expected a number from 0 up to (not including) 1, got {factor!r}")
+    if a == 0.0:
+        out[finite] = xf
+        return out, float(xf[-1])
+    s = float(xf[0]) if state is None else float(state)
+    # Closed form per block: s_j = a^(j+1) * (s + (1-a) * sum_k a^-(k+1) x_k). Blocks are short
+    # enough that a^-(block) stays below ~1e130, so nothing overflows and precision holds.
+    block = int(min(4096, max(1, 300.0 / -math.log(a))))
+    p = a ** -np.arange(1.0, block + 1.0)
+    yf = np.empty_like(xf)
+    for start in range(0, xf.size, block):
+        seg = xf[start:start + block]
+        q = p[:seg.size]
+        yf[start:start + seg.size] = (s + (1.0 - a) * np.cumsum(q * seg)) / q
+        s = float(yf[start + seg.size - 1])
+    out[finite] = yf
+    return out, s
+
+
+def _bucket_extremes(values: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min and max (NaN-ignoring; NaN for an all-NaN bucket) of consecutive ``stride``-row buckets."""
+    n_full = values.size // stride
+    n = n_full + (values.size % stride > 0)
+    lo, hi = np.empty(n), np.empty(n)
+    if n_full:
+        blocks = values[:n_full * stride].reshape(n_full, stride)
+        lo[:n_full] = np.fmin.reduce(blocks, axis=1)
+        hi[:n_full] = np.fmax.reduce(blocks, axis=1)
+    if n > n_full:
+        tail = values[n_full * stride:]
+        lo[-1], hi[-1] = np.fmin.reduce(tail), np.fmax.reduce(tail)
+    return lo, hi
+
+
+def _envelope_points(epochs: np.ndarray, start: int, stop: int, stride: int,
+                     lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Curve points for buckets of rows [start, stop): each bucket is drawn as a max-min stroke."""
+    if stride == 1:
+        return epochs[start:stop], lo.copy()
+    centre = np.minimum(start + np.arange(lo.size) * stride + stride // 2, stop - 1)
+    return np.repeat(epochs[centre], 2), np.column_stack((hi, lo)).ravel()
+
+
+def _pow2_at_least(x: float) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(x, 1.0))))
+
+
+class _Envelope:
+    """Min/max of one series in at most ``budget`` buckets of ``stride`` rows, grown incrementally."""
+
+    def __init__(self, budget: int = MAX_BUCKETS):
+        self.budget = budget
+        self.stride = 1
+        self.n = 0
+        self.lo = np.empty(budget + 1)
+        self.hi = np.empty(budget + 1)
+
+    def update(self, values: np.ndarray) -> None:
+        """``values`` is the whole series so far; rows before ``self.n`` are assumed unchanged."""
+        n = values.size
+        while -(-n // self.stride) > self.budget:
+            # merge complete bucket pairs; the partial tail is recomputed below
+            k = self.n // (2 * self.stride)
+            self.lo[:k] = np.fmin(self.lo[0:2 * k:2], self.lo[1:2 * k:2])
+            self.hi[:k] = np.fmax(self.hi[0:2 * k:2], self.hi[1:2 * k:2])
+            self.stride *= 2
+        b0 = self.n // self.stride
+        lo, hi = _bucket_extremes(values[b0 * self.stride:], self.stride)
+        self.lo[b0:b0 + lo.size] = lo
+        self.hi[b0:b0 + hi.size] = hi
+        self.n = n
+
+    @property
+    def n_buckets(self) -> int:
+        return -(-self.n // self.stride)
+
+
+class _Growable:
+    """A float buffer that grows by doubling; ``view`` is the filled part (no copy)."""
+
+    def __init__(self):
+        self._buf = np.empty(1024)
+        self.n = 0
+
+    def append(self, values: np.ndarray) -> None:
+        need = self.n + values.size
+        if need > self._buf.size:
+            bigger = np.empty(max(need, 2 * self._buf.size))
+            bigger[:self.n] = self._buf[:self.n]
+            self._buf = bigger
+        self._buf[self.n:need] = values
+        self.n = need
+
+    @property
+    def view(self) -> np.ndarray:
+        return self._buf[:self.n]
+
+
+class _Series:
+    """One displayed curve: raw column -> optional EMA -> envelope, each updated from new rows only."""
+
+    def __init__(self):
+        self.smoothing: float | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.n = 0
+        self._last_raw = np.nan
+        self._raw = np.empty(0)
+        self._smoothed: _Growable | None = None
+        self._ema_state: float | None = None
+        self.envelope = _Envelope()
+        self.min_positive = math.inf   # of the raw values: sets the log-axis floor
+        self.max_abs = 0.0
+        self.has_data = False          # any finite value at all
+
+    def set_smoothing(self, factor: float | None) -> None:
+        if factor != self.smoothing:
+            self.smoothing = factor
+            self.reset()
+
+    def sync(self, raw: np.ndarray) -> bool:
+        """Take in the rows of ``raw`` (the whole column so far) not seen yet; True if any were new."""
+        n = raw.size
+        stale = n < self.n or (self.n and not _same(raw[self.n - 1], self._last_raw))
+        if stale:   # the history was truncated or rewritten under us: start over
+            self.reset()
+        self._raw = raw
+        if n == self.n:
+            return bool(stale)
+        new = raw[self.n:]
+        positive = new[new > 0]
+        if positive.size:
+            self.min_positive = min(self.min_positive, float(positive.min()))
+        finite = new[np.isfinite(new)]
+        if finite.size:
+            self.has_data = True
+            self.max_abs = max(self.max_abs, float(np.abs(finite).max()))
+        if self.smoothing:
+            if self._smoothed is None:
+                self._smoothed = _Growable()
+            smoothed, self._ema_state = ema(new, self.smoothing, self._ema_state)
+            self._smoothed.append(smoothed)
+        self.envelope.update(self.values)
+        self.n = n
+        self._last_raw = raw[n - 1]
+        return True
+
+    @property
+    def values(self) -> np.ndarray:
+        """The full-resolution values the curve shows (smoothed or raw)."""
+        return self._smoothed.view if self.smoothing else self._raw
+
+    def points(self, epochs: np.ndarray, rows: tuple[int, int] | None,
+               floor: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """x, y to draw: the whole envelope, or ``rows`` re-bucketed finely; y clipped up to ``floor``."""
+        env = self.envelope
+        if rows is None or env.stride == 1:
+            x, y = _envelope_points(epochs, 0, env.n, env.stride,
+                                    env.lo[:env.n_buckets], env.hi[:env.n_buckets])
+        else:
+            start, stop = rows
+            stride = _pow2_at_least((stop - start) / env.budget)
+            lo, hi = _bucket_extremes(self.values[start:stop], stride)
+            x, y = _envelope_points(epochs, start, stop, stride, lo, hi)
+        if floor is not None:
+            np.maximum(y, floor, out=y)   # NaN stays NaN (a gap); zeros sit on the floor
+        return x, y
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}"
+
+
+def _percent(v: float) -> str:
+    return f"{100 * v:.3g}%"
+
+
+# -- widgets ------------------------------------------------------------------------------------------
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_tick_label(value: float, all_labels: bool = False) -> str:
+    """Tick text on a log axis: 1/2/5 x 10^k only (others crowd), plain decimals for moderate values."""
+    if not np.isfinite(value) or value <= 0:
+        return ""
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = round(value / 10.0 ** exponent, 6)
+    if not all_labels and mantissa not in (1.0, 2.0, 5.0):
+        return ""
+    if 1e-3 <= value < 1e4:
+        return f"{value:.3g}"
+    power = "10" + str(exponent).translate(_SUPERSCRIPT)
+    return power if mantissa == 1.0 else f"{mantissa:g}·{power}"
+
+
+def epoch_tick_labels(values) -> list[str]:
+    """Epoch ticks in one unit per axis: 2500, 5000 ... / 200k, 400k ... / 0.5M, 1M ... ("1e+06" reads badly)."""
+    top = max((abs(v) for v in values), default=0.0)
+    unit, suffix = (1e6, "M") if top >= 1e6 else (1e3, "k") if top >= 1e5 else (1.0, "")
+    return [("0" if v == 0 else f"{v / unit:.4g}{suffix}") for v in values]
+
+
+class _Axis(pg.AxisItem):
+    def logTickStrings(self, values, scale, spacing):
+        # within a single decade every minor tick has room; across several only 1, 2, 5 do
+        narrow = len(values) > 1 and max(values) - min(values) < 0.7
+        return [log_tick_label(10.0 ** v * scale, narrow) for v in values]
+
+
+class _EpochAxis(pg.AxisItem):
+    def tickStrings(self, values, scale, spacing):
+        return epoch_tick_labels([v * scale for v in values])
+
+
+class _MetricPlot(QWidget):
+    """Toolbar + plot + hover readout; subclasses say which series to draw and how to describe a row."""
+
+    y_label = ""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.history: History | None = None
+        self.series: dict[str, _Series] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._labels: dict[str, str] = {}
+        self._shown: dict[str, bool] = {}
+        self._display_key = None
+        self._log = False
+        self._hover_scene_pos = QPointF()
+
+        pal = self.palette()
+        self._bg = pal.color(QPalette.ColorRole.Base)
+        self._fg = pal.color(QPalette.ColorRole.Text)
+        self.dark = self._bg.lightness() < 128
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        # a QToolBar moves what does not fit into its "»" menu, so a narrow dock still shows the plot
+        self.toolbar = QToolBar(self)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        layout.addWidget(self.toolbar)
+        self.plot_widget = pg.PlotWidget(background=self._bg,
+                                         axisItems={"left": _Axis("left"), "bottom": _EpochAxis("bottom")})
+        layout.addWidget(self.plot_widget, 1)
+        self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.view_box: pg.ViewBox = self.plot_item.getViewBox()
+        self._style_axes()
+        # Our envelopes already bound the point count; these keep pyqtgraph from drawing more
+        # than the pixels need when a plot is small.
+        self.plot_item.setClipToView(True)
+        self.plot_item.setDownsampling(auto=True, mode="peak")
+        self.plot_item.showGrid(x=True, y=True, alpha=0.15)
+        self.plot_item.setMenuEnabled(False)
+        self.view_box.setMouseEnabled(x=True, y=False)   # wheel zooms epochs; y follows the data
+        self.view_box.sigXRangeChanged.connect(self._on_view_changed)
+
+        # The hover readout is a label over the viewport, placed in pixels: data coordinates would
+        # go stale whenever a refresh or the log toggle rescales the axes under a still mouse.
+        self.readout = QLabel(self.plot_widget.viewport())
+        self.readout.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.readout.setStyleSheet(
+            f"QLabel {{ background: rgba({self._bg.red()}, {self._bg.green()}, {self._bg.blue()}, 235);"
+            f" color: {self._fg.name()}; border: 1px solid {self._muted().name(QColor.NameFormat.HexArgb)};"
+            " padding: 1px 4px; }")
+        self.readout.hide()
+        self.hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(self._muted(), style=Qt.PenStyle.DotLine))
+        self.hover_line.hide()
+        self.plot_item.addItem(self.hover_line, ignoreBounds=True)
+        self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        # This widget filters the plot's events itself: a helper QObject holding a bound method would
+        # form a reference cycle, leaving an unparented plot to be freed by a GC pass that can fall
+        # in the middle of its own paint (a segfault seen under pytest-qt).
+        self.plot_widget.installEventFilter(self)
+
+    # -- construction helpers ------------------------------------------------------------------------
+    def _muted(self) -> QColor:
+        c = QColor(self._fg)
+        c.setAlpha(140)
+        return c
+
+    def _style_axes(self):
+        for name in ("left", "bottom"):
+            axis = self.plot_item.getAxis(name)
+            axis.enableAutoSIPrefix(False)   # "loss (x0.001)" with ticks of 300 reads worse than 0.3
+            axis.setPen(self._muted())
+            axis.setTextPen(self._fg)
+        self.plot_item.setLabel("bottom", "epoch", color=self._fg.name())
+        self.plot_item.setLabel("left", self.y_label, color=self._fg.name())
+
+    def _add_toggle(self, text: str, tooltip: str, checked: bool, slot) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tooltip)
+        action.setCheckable(True)
+        action.setChecked(checked)
+        action.toggled.connect(slot)
+        self.toolbar.addAction(action)
+        # a focus frame on a flat tool button looks like "checked"; these are mouse controls anyway
+        self.toolbar.widgetForAction(action).setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        return action
+
+    def _add_legend(self):
+        # Under the x axis rather than inside the view, where it would hide the ends of the curves.
+        self.legend = pg.LegendItem(labelTextColor=self._fg, labelTextSize="8pt", horSpacing=4, verSpacing=-6)
+        # parent first: QGraphicsLayout.addItem alone does not hand ownership to the scene
+        self.legend.setParentItem(self.plot_item)
+        self.plot_item.layout.addItem(self.legend, 4, 1)
+
+    def _add_curve(self, key: str, label: str, pen) -> pg.PlotDataItem:
+        curve = pg.PlotDataItem(pen=pen, connect="finite")
+        self.plot_item.addItem(curve)
+        curve.hide()
+        self.curves[key] = curve
+        self.series[key] = _Series()
+        self._labels[key] = label
+        self._shown[key] = False
+        return curve
+
+    # -- subclass hooks ------------------------------------------------------------------------------
+    def _columns(self) -> dict[str, np.ndarray]:
+        """Key -> full column (a view into the history) for every curve that should be drawn now."""
+        raise NotImplementedError
+
+    def _describe(self, row: int) -> str:
+        raise NotImplementedError
+
+    def _wants(self, key: str, series: _Series) -> bool:
+        """Whether a curve with data should be shown (e.g. a penalty that is always zero is not)."""
+        return series.has_data
+
+    def _on_history_changed(self):
+        """Called by set_history before the first draw (e.g. to rebuild per-layer curves)."""
+
+    # -- public API ----------------------------------------------------------------------------------
+    def set_history(self, history: History) -> None:
+        """Show ``history`` from scratch (after a reset or load)."""
+        if not isinstance(history, History):
+            raise TypeError(f"set_history: expected a History, got {type(history).__name__}")
+        self.history = history
+        self._on_history_changed()
+        for series in self.series.values():
+            series.reset()
+        self._redraw(force=True)
+
+    def refresh(self) -> None:
+        """The history grew: draw the new rows (cost independent of the run's length)."""
+        if self.history is not None:
+            self._redraw(force=False)
+
+    def clear(self) -> None:
+        """Forget the history and blank the plot."""
+        self.history = None
+        for key, series in self.series.items():
+            series.reset()
+            self.curves[key].setData([], [])
+        self._set_shown({key: False for key in self.curves})
+        self.hide_readout()
+        self._display_key = None
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.plot_widget and event.type() == QEvent.Type.Leave:
+            self.hide_readout()
+        return False
+
+    def hide_readout(self) -> None:
+        self.readout.hide()
+        self.hover_line.hide()
+
+    # -- drawing -------------------------------------------------------------------------------------
+    def _visible_rows(self, n: int) -> tuple[int, int] | None:
+        """Rows to re-bucket finely when the user has zoomed into a short stretch, else None."""
+        if n == 0 or self.view_box.autoRangeEnabled()[0]:
+            return None
+        left, right = self.view_box.viewRange()[0]
+        epochs = self.history["epoch"]
+        start = max(0, int(np.searchsorted(epochs, left)) - 1)
+        stop = min(n, int(np.searchsorted(epochs, right)) + 1)
+        if stop - start < 2 or stop - start > ZOOM_DETAIL_ROWS:
+            return None
+        return start, stop
+
+    def _log_floor(self, keys) -> float:
+        lowest = min((self.series[k].min_positive for k in keys), default=math.inf)
+        return 0.5 * lowest if math.isfinite(lowest) else FALLBACK_LOG_FLOOR
+
+    def _redraw(self, force: bool) -> None:
+        if self.history is None:
+            return
+        columns = self._columns()
+        changed = force
+        for key, column in columns.items():
+            changed |= self.series[key].sync(column)
+        n = len(self.history)
+        rows = self._visible_rows(n)
+        shown = {key: key in columns and self._wants(key, self.series[key]) for key in self.curves}
+        key = (n, rows, self._log, tuple(k for k, v in shown.items() if v))
+        if not changed and key == self._display_key:
+            return
+        self._display_key = key
+        epochs = self.history["epoch"]
+        floor = self._log_floor([k for k, v in shown.items() if v]) if self._log else None
+        for k, curve in self.curves.items():
+            if shown[k]:
+                curve.setData(*self.series[k].points(epochs, rows, floor))
+        self._set_shown(shown)
+        self._after_redraw()
+        if self.readout.isVisibleTo(self):   # keep the hover text in step with the data under the cursor
+            self._on_mouse_moved(self._hover_scene_pos)
+
+    def _after_redraw(self):
+        pass
+
+    def _set_shown(self, shown: dict[str, bool]) -> None:
+        """Show/hide curves and keep the legend listing exactly the shown ones, in a fixed order."""
+        if shown == self._shown:
+            return
+        self._shown = dict(shown)
+        for key, curve in self.curves.items():
+            curve.setVisible(shown[key])
+        if getattr(self, "legend", None) is not None:
+            self.legend.clear()
+            for key in self._legend_keys():
+                if shown[key]:
+                    self.legend.addItem(self.curves[key], self._labels[key])
+            self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """As many legend columns as fit under the plot (a wider legend would widen, and clip, the plot)."""
+        items = self.legend.items
+        if not items:
+            return
+        gap = self.legend.layout.horizontalSpacing()
+        widths = [sample.boundingRect().width() + label.boundingRect().width() + 3 * gap
+                  for sample, label in items]
+        room = self.view_box.width() or self.plot_widget.width()
+        columns = 1
+        for c in range(len(widths), 1, -1):
+            if sum(max(widths[i::c]) for i in range(c)) <= room:
+                columns = c
+                break
+        self.legend.setColumnCount(columns)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if getattr(self, "legend", None) is not None:
+            self._fit_legend()
+
+    def _legend_keys(self):
+        return list(self.curves)
+
+    def _on_view_changed(self, *_):
+        if self.history is not None:
+            self._redraw(force=False)   # re-buckets the visible rows when zoomed; no-op otherwise
+
+    # -- log axis ------------------------------------------------------------------------------------
+    def _set_log(self, on: bool) -> None:
+        self._log = bool(on)
+        self.plot_item.setLogMode(False, self._log)
+        self._redraw(force=True)
+
+    # -- hover ---------------------------------------------------------------------------------------
+    def nearest_row(self, epoch: float) -> int | None:
+        """Index of the history row whose epoch is closest to ``epoch``."""
+        if self.history is None or len(self.history) == 0:
+            return None
+        epochs = self.history["epoch"]
+        i = int(np.searchsorted(epochs, epoch))
+        if i >= epochs.size:
+            return epochs.size - 1
+        if i > 0 and abs(epochs[i - 1] - epoch) <= abs(epochs[i] - epoch):
+            return i - 1
+        return i
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        self._hover_scene_pos = QPointF(scene_pos)
+        if not self.view_box.sceneBoundingRect().contains(scene_pos):
+            self.hide_readout()
+            return
+        p = self.view_box.mapSceneToView(scene_pos)
+        row = self.nearest_row(p.x())
+        if row is None:
+            self.hide_readout()
+            return
+        self.readout.setText(self._describe(row))
+        self.readout.adjustSize()
+        # Slide the text across the cursor as the cursor crosses the plot (left-aligned at the left
+        # edge, right-aligned at the right), above the cursor in the lower half and below it in the
+        # upper half, so it never leaves the plot nor covers the point under the cursor.
+        box = self.plot_widget.mapFromScene(self.view_box.sceneBoundingRect()).boundingRect()
+        at = self.plot_widget.mapFromScene(scene_pos)
+        w, h = self.readout.width(), self.readout.height()
+        across = (at.x() - box.left()) / max(1, box.width())
+        x = round(at.x() - across * w)
+        y = at.y() + 14 if at.y() < box.center().y() else at.y() - h - 8
+        self.readout.move(max(0, min(x, self.plot_widget.viewport().width() - w)),
+                          max(0, min(y, self.plot_widget.viewport().height() - h)))
+        self.hover_line.setValue(float(self.history["epoch"][row]))
+        self.readout.show()
+        self.readout.raise_()
+        self.hover_line.show()
+
+
+class LossPlot(_MetricPlot):
+    """Train/test/validation loss (or error rate) and the penalty vs epoch, with best/stop markers."""
+
+    y_label = "loss"
+    _LOSS = {"train": "train_loss", "test": "test_loss", "validation": "validation_loss"}
+    _ERROR = {"train": "train_error", "test": "test_error", "validation": "validation_error"}
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        width = 2
+        self._add_legend()
+        self._add_curve("train", "train", pg.mkPen(TRAIN_COLOR, width=width))
+        self._add_curve("test", "test", pg.mkPen(TEST_COLOR, width=width))
+        self._add_curve("validation", "validation",
+                        pg.mkPen(VALIDATION_COLOR, width=width, style=Qt.PenStyle.DashDotLine))
+        self._add_curve("penalty", "penalty", pg.mkPen(PENALTY_COLOR, width=width, style=Qt.PenStyle.DashLine))
+        self._add_curve("objective", "train + penalty",
+                        pg.mkPen(TRAIN_COLOR, width=1.5, style=Qt.PenStyle.DotLine))
+        self._objective = _Growable()
+        self._objective_inputs = (np.nan, np.nan)
+
+        self.error_button = self._add_toggle(
+            "Error rate", "Plot the fraction of misclassified points instead of the loss.", False,
+            self._on_mode)
+        self.log_button = self._add_toggle(
+            "Log y", "Use a logarithmic y axis, so late, small improvements stay visible.", False,
+            self._set_log)
+        self.objective_button = self._add_toggle(
+            "Objective", "Also draw the training objective (data loss + penalty), the quantity gradient "
+            "descent actually minimises.", False, self._on_mode)
+        self.smooth_button = self._add_toggle(
+            "Smooth", "Draw an exponential moving average of each curve to hide epoch-to-epoch noise; "
+            "hovering still reports the raw values.", False, self._on_smoothing)
+        self.smooth_factor = QDoubleSpinBox(self)
+        self.smooth_factor.setRange(0.0, 0.999)
+        self.smooth_factor.setDecimals(3)
+        self.smooth_factor.setSingleStep(0.05)
+        self.smooth_factor.setValue(DEFAULT_SMOOTHING)
+        self.smooth_factor.setToolTip("How much of the running average each epoch keeps: 0 is no smoothing, "
+                                      "0.99 is very smooth but lags behind.")
+        self.smooth_factor.valueChanged.connect(self._on_smoothing)
+        self.toolbar.addWidget(self.smooth_factor)
+
+        marker_fill = QColor(self._bg)
+        marker_fill.setAlpha(215)
+        self.best_line = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen(TEST_COLOR, width=1, style=Qt.PenStyle.DashLine),
+            label="best test",
+            labelOpts={"position": 0.96, "color": TEST_COLOR, "fill": marker_fill})
+        self.stop_line = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen(self._fg, width=1, style=Qt.PenStyle.DashDotDotLine),
+            label="stopped", labelOpts={"position": 0.84, "color": self._fg, "fill": marker_fill})
+        self.stop_reason = ""
+        for line in (self.best_line, self.stop_line):
+            line.hide()
+            line.setZValue(50)
+            self.plot_item.addItem(line, ignoreBounds=True)
+
+        self.empty_note = pg.TextItem("", color=self._muted(), anchor=(0.5, 0.5))
+        self.empty_note.hide()
+        self.plot_item.addItem(self.empty_note, ignoreBounds=True)
+
+    # -- modes ---------------------------------------------------------------------------------------
+    @property
+    def error_mode(self) -> bool:
+        return self.error_button.isChecked()
+
+    def _on_mode(self, *_):
+        self.plot_item.setLabel("left", "error rate" if self.error_mode else "loss", color=self._fg.name())
+        for series in self.series.values():
+            series.reset()
+        self._redraw(force=True)
+
+    def _on_smoothing(self, *_):
+        factor = self.smooth_factor.value() if self.smooth_button.isChecked() else None
+        for series in self.series.values():
+            series.set_smoothing(factor or None)
+        self._redraw(force=True)
+
+    def set_history(self, history: History) -> None:
+        """Show ``history`` from scratch; the best/stop markers are cleared (they belong to the old run)."""
+        self._objective = _Growable()
+        self.set_best_epoch(None)
+        self.set_stop_epoch(None)
+        super().set_history(history)
+
+    def clear(self) -> None:
+        super().clear()
+        self._objective = _Growable()
+        self.set_best_epoch(None)
+        self.set_stop_epoch(None)
+        self.empty_note.hide()
+
+    def _objective_column(self) -> np.ndarray:
+        """train_loss + penalty, extended by the new rows only."""
+        train, penalty = self.history["train_loss"], self.history["penalty"]
+        done = self._objective.n
+        if done > train.size or (done and (not _same(train[done - 1], self._objective_inputs[0])
+                                           or not _same(penalty[done - 1], self._objective_inputs[1]))):
+            self._objective, done = _Growable(), 0
+        if train.size > done:
+            # a missing penalty counts as none, so the objective exists whenever the loss does
+            self._objective.append(train[done:] + np.nan_to_num(penalty[done:], nan=0.0))
+            self._objective_inputs = (train[-1], penalty[-1])
+        return self._objective.view
+
+    def _columns(self):
+        h = self.history
+        names = self._ERROR if self.error_mode else self._LOSS
+        cols = {key: h[name] for key, name in names.items()}
+        if not self.error_mode:
+            cols["penalty"] = h["penalty"]
+            if self.objective_button.isChecked():
+                cols["objective"] = self._objective_column()
+        return cols
+
+    def _wants(self, key, series):
+        if key == "penalty":
+            return series.max_abs > 0   # no regularisation: an all-zero line only adds clutter
+        return series.has_data
+
+    def _after_redraw(self):
+        nothing = len(self.history) > 0 and not any(self._shown.values())
+        if nothing:
+            self.empty_note.setText("No error rates: this is a regression task." if self.error_mode
+                                    else "No loss values yet.")
+            (x0, x1), (y0, y1) = self.view_box.viewRange()
+            self.empty_note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+        self.empty_note.setVisible(nothing)
+
+    def _describe(self, row: int) -> str:
+        h = self.history
+        head = f"epoch {int(h['epoch'][row])}:"
+        fmt = _percent if self.error_mode else _fmt
+        names = self._ERROR if self.error_mode else self._LOSS
+        values = [(key, h[name][row]) for key, name in names.items()]
+        if not self.error_mode and self._shown.get("penalty"):
+            values.append(("penalty", h["penalty"][row]))
+        text = ", ".join(f"{key} {fmt(v)}" for key, v in values if np.isfinite(v))
+        return f"{head} {text}" if text else f"{head} no values"
+
+    # -- markers -------------------------------------------------------------------------------------
+    def set_best_epoch(self, epoch: float | None, label: str = "best test") -> None:
+        """Mark the epoch with the best monitored score (``label`` names it), or remove the mark (None)."""
+        _place(self.best_line, epoch, label)
+
+    def set_stop_epoch(self, epoch: float | None, reason: str = "") -> None:
+        """Mark where early stopping ended training, labelled with ``reason``; None removes the mark."""
+        self.stop_reason = str(reason or "")
+        if self.stop_line.toolTip() != self.stop_reason:
+            self.stop_line.setToolTip(self.stop_reason)
+        _place(self.stop_line, epoch, "stopped", self.stop_reason)
+
+
+MARKER_DETAIL_CHARS = 48   # longer early-stopping reasons are cut in the label (the banner has them in full)
+
+
+def _place(line: pg.InfiniteLine, epoch: float | None, what: str, detail: str = "") -> None:
+    """Move a marker line to ``epoch`` (hide it for None/NaN) and label it "what: epoch (detail)".
+
+    Called with every frame, so it does nothing when nothing changed."""
+    if epoch is None or not np.isfinite(float(epoch)):
+        line.hide()
+        return
+    if len(detail) > MARKER_DETAIL_CHARS:
+        detail = detail[:MARKER_DETAIL_CHARS - 1].rstrip() + "…"
+    text = f"{what}: {float(epoch):.0f}" + (f" ({detail})" if detail else "")
+    fmt = text.replace("{", "{{").replace("}", "}}")   # the label str.format()s its text
+    if line.isVisible() and line.value() == float(epoch) and line.label.format == fmt:
+        return
+    line.label.format = fmt
+    line.setValue(float(epoch))
+    line.show()
+    line.label.valueChanged()
+
+
+class GradientPlot(_MetricPlot):
+    """Per-layer gradient magnitude vs epoch on a log axis, coloured from input side to output side."""
+
+    y_label = "|dW|"
+    MAX_LEGEND_LAYERS = 8
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._add_legend()
+        self.mean_button = self._add_toggle(
+            "Per weight", "Show the mean |dW| per weight instead of the L2 norm of each layer's gradient, "
+            "so layers of different sizes compare fairly.", False, self._on_mode)
+        self._log = True
+        self.plot_item.setLogMode(False, True)
+        self.n_layers = 0
+        self._pool: list[pg.PlotDataItem] = []
+
+    @property
+    def column(self) -> str:
+        return "grad_mean_abs" if self.mean_button.isChecked() else "grad_norm"
+
+    def _on_mode(self, *_):
+        self.plot_item.setLabel("left", "mean |dW|" if self.mean_button.isChecked()
+                                else self.y_label, color=self._fg.name())
+        for series in self.series.values():
+            series.reset()
+        self._redraw(force=True)
+
+    def layer_colors(self, n: int) -> list[QColor]:
+        """Sequential viridis ramp from input (0) to output (n-1), trimmed so both ends stay visible."""
+        lo, hi = (0.15, 1.0) if self.dark else (0.0, 0.85)
+        return pg.colormap.get("viridis").map(np.linspace(lo, hi, n) if n > 1 else [lo], mode="qcolor")
+
+    def _build_curves(self, n: int) -> None:
+        """Show ``n`` layer curves, reusing (restyling) existing ones; spare ones are hidden, not deleted,
+        so switching architectures back and forth creates nothing new."""
+        self.legend.clear()
+        self.curves.clear()
+        self.series.clear()
+        self._labels.clear()
+        for j, color in enumerate(self.layer_colors(n)):
+            pen = pg.mkPen(color, width=2)
+            if j < len(self._pool):
+                curve = self._pool[j]
+                curve.setPen(pen)
+            else:
+                curve = pg.PlotDataItem(pen=pen, connect="finite")
+                self.plot_item.addItem(curve)
+                self._pool.append(curve)
+            tag = " (input → output)" if n == 1 else " (input)" if j == 0 else " (output)" if j == n - 1 else ""
+            key = f"layer{j}"
+            self.curves[key] = curve
+            self.series[key] = _Series()
+            self._labels[key] = f"layer {j + 1}{tag}"
+        for curve in self._pool[n:]:
+            curve.setData([], [])
+            curve.hide()
+        self._shown = {key: None for key in self.curves}   # forces the legend rebuild on the next draw
+        self.n_layers = n
+
+    def _on_history_changed(self):
+        if self.history.n_layers != self.n_layers:   # only after a reset to another architecture
+            self._build_curves(self.history.n_layers)
+
+    def _legend_keys(self):
+        keys = list(self.curves)
+        if len(keys) > self.MAX_LEGEND_LAYERS:   # the ramp speaks for the middle layers
+            keys = [keys[0], keys[len(keys) // 2], keys[-1]]
+        return keys
+
+    def _columns(self):
+        data = self.history[self.column]
+        return {f"layer{j}": data[:, j] for j in range(self.n_layers)}
+
+    def _describe(self, row: int) -> str:
+        data = self.history[self.column][row]
+        layers = range(self.n_layers) if self.n_layers <= 4 else (0, self.n_layers - 1)
+        text = ", ".join(f"layer {j + 1} {_fmt(data[j])}" for j in layers)
+        if self.n_layers > 1 and data[-1] > 0 and np.isfinite(data[0]):
+            text += f"  (input/output {data[0] / data[-1]:.2g})"
+        return f"epoch {int(self.history['epoch'][row])}: {text}"
+
+
+class LearningRatePlot(_MetricPlot):
+    """The learning rate used in each epoch."""
+
+    y_label = "learning rate"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._add_curve("learning_rate", "learning rate", pg.mkPen(LEARNING_RATE_COLOR, width=2))
+        self.log_button = self._add_toggle(
+            "Log y", "Use a logarithmic y axis, which turns an exponential decay into a straight line.",
+            False, self._set_log)
+
+    def _columns(self):
+        return {"learning_rate": self.history["learning_rate"]}
+
+    def _describe(self, row: int) -> str:
+        return f"epoch {int(self.history['epoch'][row])}: learning rate {_fmt(self.history['learning_rate'][row])}"

@@ -1,0 +1,501 @@
+"""Live metric plots: the curves show the history's columns, toggles switch what is shown, and long
+runs stay bounded."""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from nnviz.engine.history import History
+from nnviz.ui import plots
+from nnviz.ui.plots import MAX_BUCKETS, GradientPlot, LearningRatePlot, LossPlot, _bucket_extremes, _Envelope, ema
+
+BEST = 300
+
+
+def make_rows(start: int, n: int, n_layers: int = 4, validation: bool = True, regression: bool = False,
+              penalty: float = 0.01, seed: int = 0) -> dict:
+    """Epochs start+1 .. start+n of a plausible run: train loss falls, test loss bottoms out at BEST,
+    and gradient norms shrink by a factor of 20 per layer towards the input (vanishing gradients)."""
+    rng = np.random.default_rng(seed + start)
+    e = np.arange(start + 1, start + n + 1, dtype=float)
+    train = 0.7 * np.exp(-e / 150) + 0.05 + 0.005 * rng.random(n)
+    test = 0.35 + 0.4 * np.exp(-e / 100) + 0.2 * ((e - BEST) / 700) ** 2
+    test[(e == BEST)] -= 0.05   # make BEST the unambiguous minimum
+    nan = np.full(n, np.nan)
+    rows = {
+        "epoch": e,
+        "learning_rate": 0.03 * 0.998 ** e,
+        "train_loss": train,
+        "penalty": np.full(n, penalty),
+        "test_loss": test,
+        "validation_loss": test + 0.03 if validation else nan,
+        "train_error": nan if regression else np.clip(train * 0.4 - 0.03, 0, 1),   # reaches exactly 0
+        "test_error": nan if regression else test * 0.4,
+        "validation_error": nan if regression or not validation else test * 0.4 + 0.01,
+    }
+    scale = 20.0 ** (np.arange(n_layers) - (n_layers - 1))          # input side smallest
+    grad = np.exp(-e / 400)[:, None] * scale[None, :] * (1 + 0.1 * rng.random((n, n_layers)))
+    rows.update(grad_norm=grad, grad_mean_abs=grad / 30, weight_norm=np.ones((n, n_layers)),
+                near_zero=np.zeros((n, n_layers)))
+    return rows
+
+
+def make_history(n: int, n_layers: int = 4, **kw) -> History:
+    h = History(n_layers, capacity=max(16, n))
+    h.extend(make_rows(0, n, n_layers, **kw))
+    return h
+
+
+def reference_ema(x, a):
+    out, s = [], None
+    for v in x:
+        if np.isnan(v):
+            out.append(np.nan)
+            continue
+        s = v if s is None else a * s + (1 - a) * v
+        out.append(s)
+    return np.array(out)
+
+
+def shown(widget, qtbot, size=(500, 300)):
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.show()
+    return widget
+
+
+def data(curve):
+    x, y = curve.getOriginalDataset()
+    return (np.empty(0), np.empty(0)) if x is None else (np.asarray(x), np.asarray(y))
+
+
+def legend_labels(widget):
+    return [label.text for _, label in widget.legend.items]
+
+
+# -- numerics ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("factor", [0.0, 0.3, 0.9, 0.999])
+def test_ema_matches_reference_and_continues_across_chunks(factor):
+    x = np.random.default_rng(1).normal(size=5000).cumsum()
+    x[[10, 11, 4000]] = np.nan
+    want = reference_ema(x, factor)
+    whole, _ = ema(x, factor)
+    np.testing.assert_allclose(whole, want, rtol=1e-9, atol=1e-9)
+    parts, state = [], None
+    for chunk in np.array_split(x, [1, 7, 700, 701, 3000]):   # includes a chunk of one row
+        y, state = ema(chunk, factor, state)
+        parts.append(y)
+    np.testing.assert_allclose(np.concatenate(parts), want, rtol=1e-9, atol=1e-9)
+
+
+def test_ema_of_all_nan_keeps_state():
+    y, state = ema(np.full(3, np.nan), 0.9, 1.5)
+    assert np.isnan(y).all() and state == 1.5
+
+
+@pytest.mark.parametrize("factor", [1.0, -0.1, float("nan")])
+def test_ema_rejects_factors_outside_0_1(factor):
+    with pytest.raises(ValueError, match="smoothing factor"):
+        ema(np.ones(3), factor)
+
+
+def test_envelope_grown_piecewise_equals_direct_bucketing():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=50_000)
+    x[rng.random(x.size) < 0.01] = np.nan
+    x[1000:1500] = np.nan                      # whole all-NaN buckets become gaps
+    env, n = _Envelope(budget=64), 0
+    while n < x.size:
+        n = min(x.size, n + int(rng.integers(1, 3000)))
+        env.update(x[:n])
+    assert env.n_buckets <= 64 < -(-x.size // (env.stride // 2))   # the smallest stride that fits
+    lo, hi = _bucket_extremes(x, env.stride)
+    np.testing.assert_array_equal(env.lo[:env.n_buckets], lo)
+    np.testing.assert_array_equal(env.hi[:env.n_buckets], hi)
+    assert np.nanmin(lo) == np.nanmin(x) and np.nanmax(hi) == np.nanmax(x)
+
+
+def test_log_tick_labels_are_sparse_and_readable():
+    assert [plots.log_tick_label(v) for v in (0.01, 0.02, 0.03, 0.05, 0.1)] == ["0.01", "0.02", "", "0.05", "0.1"]
+    assert plots.log_tick_label(1e-5) == "10⁻⁵"
+    assert plots.log_tick_label(2e-7) == "2·10⁻⁷"
+    assert plots.log_tick_label(0.3, all_labels=True) == "0.3"
+    assert plots.log_tick_label(0.0) == ""
+    assert plots.epoch_tick_labels([0, 250, 500]) == ["0", "250", "500"]
+    assert plots.epoch_tick_labels([0, 200_000, 400_000]) == ["0", "200k", "400k"]
+    assert plots.epoch_tick_labels([500_000, 1_000_000]) == ["0.5M", "1M"]
+
+
+# -- LossPlot ---------------------------------------------------------------------------------------------
+def test_loss_curves_hold_the_history(qtbot):
+    h = make_history(1000)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(h)
+    for key, column in (("train", "train_loss"), ("test", "test_loss"), ("validation", "validation_loss"),
+                        ("penalty", "penalty")):
+        x, y = data(w.curves[key])
+        np.testing.assert_array_equal(x, h["epoch"])
+        np.testing.assert_array_equal(y, h[column])
+        assert w.curves[key].isVisible()
+    assert not w.curves["objective"].isVisible()
+    assert legend_labels(w) == ["train", "test", "validation", "penalty"]
+    assert w.plot_item.getAxis("left").labelText == "loss"
+    assert w.plot_item.getAxis("bottom").labelText == "epoch"
+    # data loss and penalty differ by more than colour
+    assert w.curves["penalty"].opts["pen"].style() == Qt.PenStyle.DashLine
+    assert w.curves["train"].opts["pen"].style() == Qt.PenStyle.SolidLine
+
+
+def test_objective_is_loss_plus_penalty(qtbot):
+    h = make_history(200)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(h)
+    w.objective_button.setChecked(True)
+    h.extend(make_rows(200, 50))
+    w.refresh()
+    x, y = data(w.curves["objective"])
+    np.testing.assert_allclose(y, h["train_loss"] + h["penalty"])
+    assert "train + penalty" in legend_labels(w)
+
+
+def test_error_rate_toggle_shows_error_columns(qtbot):
+    h = make_history(500)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(h)
+    w.error_button.setChecked(True)
+    for key, column in (("train", "train_error"), ("test", "test_error"), ("validation", "validation_error")):
+        np.testing.assert_array_equal(data(w.curves[key])[1], h[column])
+    assert not w.curves["penalty"].isVisible()   # a penalty is not an error rate
+    assert w.plot_item.getAxis("left").labelText == "error rate"
+    w.error_button.setChecked(False)
+    np.testing.assert_array_equal(data(w.curves["train"])[1], h["train_loss"])
+
+
+def test_log_toggle_sets_log_mode_and_floors_zeros_without_warnings(qtbot):
+    h = make_history(1000)
+    assert (h["train_error"] == 0).any()
+    w = shown(LossPlot(), qtbot)
+    w.set_history(h)
+    w.error_button.setChecked(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w.log_button.setChecked(True)
+        qtbot.wait(1)   # let pyqtgraph paint the log-mapped data
+        w.grab()
+    assert w.plot_item.getAxis("left").logMode
+    assert w.curves["train"].opts["logMode"] == [False, True]
+    y = data(w.curves["train"])[1]
+    raw = h["train_error"]
+    smallest = raw[raw > 0].min()
+    assert (y > 0).all() and y.min() < smallest      # zeros sit on a floor below every real value
+    np.testing.assert_array_equal(y[raw > 0], raw[raw > 0])
+    w.log_button.setChecked(False)
+    assert not w.plot_item.getAxis("left").logMode
+    np.testing.assert_array_equal(data(w.curves["train"])[1], raw)
+
+
+def test_smoothing_displays_reference_ema_and_stays_correct_while_growing(qtbot):
+    h = make_history(400)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(h)
+    w.smooth_factor.setValue(0.8)
+    w.smooth_button.setChecked(True)
+    y = data(w.curves["test"])[1]
+    np.testing.assert_allclose(y, reference_ema(h["test_loss"], 0.8), rtol=1e-12)
+    assert not np.allclose(y, h["test_loss"])
+    for start in (400, 401, 650):                   # grow by 1, 249 and 100 rows
+        h.extend(make_rows(start, {400: 1, 401: 249, 650: 100}[start]))
+        w.refresh()
+    np.testing.assert_allclose(data(w.curves["train"])[1], reference_ema(h["train_loss"], 0.8), rtol=1e-12)
+    w.smooth_factor.setValue(0.95)                  # a new factor recomputes from the start
+    np.testing.assert_allclose(data(w.curves["train"])[1], reference_ema(h["train_loss"], 0.95), rtol=1e-12)
+    w.smooth_button.setChecked(False)
+    np.testing.assert_array_equal(data(w.curves["train"])[1], h["train_loss"])
+
+
+def test_best_and_stop_markers(qtbot):
+    h = make_history(500)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(h)
+    best = int(h["epoch"][np.argmin(h["test_loss"])])
+    assert best == BEST
+    w.set_best_epoch(best)
+    w.set_stop_epoch(420, "no test-loss improvement in 120 epochs")
+    assert w.best_line.isVisible() and w.best_line.value() == BEST
+    assert w.stop_line.isVisible() and w.stop_line.value() == 420
+    assert "300" in w.best_line.label.toPlainText()
+    assert "no test-loss improvement in 120 epochs" in w.stop_line.label.toPlainText()
+    w.set_stop_epoch(420, "odd {reason}")          # braces in a reason must not break the label
+    assert "odd {reason}" in w.stop_line.label.toPlainText()
+    w.set_stop_epoch(420, "x" * 500)               # a long reason is cut, not drawn across the plot
+    assert len(w.stop_line.label.toPlainText()) < 80 and w.stop_line.toolTip() == "x" * 500
+    w.set_best_epoch(BEST + 1)                     # moving a marker updates its label
+    assert w.best_line.value() == BEST + 1 and str(BEST + 1) in w.best_line.label.toPlainText()
+    w.set_best_epoch(None)
+    w.set_stop_epoch(None)
+    assert not w.best_line.isVisible() and not w.stop_line.isVisible()
+    w.set_best_epoch(10)
+    w.set_history(make_history(20))                # markers belong to the run they were set for
+    assert not w.best_line.isVisible()
+
+
+def test_refresh_updates_existing_items(qtbot):
+    h = make_history(100)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(h)
+    curves = dict(w.curves)
+    items = list(w.plot_item.items)
+    legend = list(legend_labels(w))
+    for k in range(5):
+        h.extend(make_rows(100 + 10 * k, 10))
+        w.refresh()
+    assert w.curves == curves and all(w.curves[k] is curves[k] for k in curves)
+    assert w.plot_item.items == items
+    assert legend_labels(w) == legend
+    x, y = data(w.curves["train"])
+    assert len(x) == 150 and x[-1] == 150
+    np.testing.assert_array_equal(y, h["train_loss"])
+
+
+def test_no_validation_hides_its_curve(qtbot):
+    h = make_history(300, validation=False)
+    w = shown(LossPlot(), qtbot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w.set_history(h)
+        w.log_button.setChecked(True)
+        w.smooth_button.setChecked(True)
+        w.error_button.setChecked(True)
+        w.grab()
+    assert not w.curves["validation"].isVisible()
+    assert w.curves["train"].isVisible() and w.curves["test"].isVisible()
+    assert "validation" not in legend_labels(w)
+
+
+def test_zero_penalty_is_not_drawn(qtbot):
+    w = shown(LossPlot(), qtbot)
+    w.set_history(make_history(100, penalty=0.0))
+    assert not w.curves["penalty"].isVisible() and "penalty" not in legend_labels(w)
+
+
+def test_regression_error_mode_says_why_it_is_empty(qtbot):
+    w = shown(LossPlot(), qtbot)
+    w.set_history(make_history(100, regression=True))
+    w.error_button.setChecked(True)
+    assert not any(c.isVisible() for c in w.curves.values())
+    assert w.empty_note.isVisible() and "regression" in w.empty_note.toPlainText()
+    w.error_button.setChecked(False)
+    assert not w.empty_note.isVisible()
+
+
+def test_hover_reports_the_nearest_epoch(qtbot):
+    h = make_history(1000)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(h)
+    w.grab()   # lay out the view so scene <-> view mapping is real
+    qtbot.wait(1)
+    viewport = w.plot_widget.viewport()
+    at = w.plot_widget.mapFromScene(w.view_box.mapViewToScene(QPointF(BEST + 0.3, 0.4)))
+    qtbot.mouseMove(viewport, at)                  # through the scene's sigMouseMoved
+    epoch = round(w.view_box.mapSceneToView(w.plot_widget.mapToScene(at)).x())   # whole pixels
+    assert abs(epoch - BEST) <= 2
+    i = epoch - 1
+    assert w.readout.isVisible() and w.hover_line.isVisible() and w.hover_line.value() == epoch
+    text = w.readout.text()
+    assert text.startswith(f"epoch {epoch}: train {h['train_loss'][i]:.3g}, test {h['test_loss'][i]:.3g}")
+    assert viewport.rect().contains(w.readout.geometry())
+    w.error_button.setChecked(True)                 # the text follows the data under a still cursor
+    assert w.readout.text().startswith(f"epoch {epoch}: train {100 * h['train_error'][i]:.3g}%")
+    right = w.plot_widget.mapFromScene(w.view_box.mapViewToScene(QPointF(1004, 0.1)))   # past the last epoch: snaps to it
+    qtbot.mouseMove(viewport, right)
+    assert w.readout.text().startswith("epoch 1000:")
+    assert viewport.rect().contains(w.readout.geometry())   # long text at the right edge stays inside
+    w._on_mouse_moved(QPointF(-50, -50))            # off the plot
+    assert not w.readout.isVisible() and not w.hover_line.isVisible()
+
+
+def test_clear_empties_everything(qtbot):
+    w = shown(LossPlot(), qtbot)
+    w.set_history(make_history(100))
+    w.set_best_epoch(50)
+    w.clear()
+    assert all(len(data(c)[0]) == 0 and not c.isVisible() for c in w.curves.values())
+    assert not w.best_line.isVisible()
+    w.refresh()   # no history: nothing to do, no error
+    with pytest.raises(TypeError):
+        w.set_history({"epoch": [1]})
+
+
+# -- GradientPlot ---------------------------------------------------------------------------------------------
+def test_gradient_curves_per_layer_graded_from_input_to_output(qtbot):
+    h = make_history(500, n_layers=4)
+    w = shown(GradientPlot(), qtbot)
+    w.set_history(h)
+    assert len(w.curves) == 4
+    for j, curve in enumerate(w.curves.values()):
+        np.testing.assert_array_equal(data(curve)[1], h["grad_norm"][:, j])
+    assert w.plot_item.getAxis("left").logMode
+    assert "|dW|" in w.plot_item.getAxis("left").labelText
+    assert legend_labels(w) == ["layer 1 (input)", "layer 2", "layer 3", "layer 4 (output)"]
+    luminance = [0.2126 * c.redF() + 0.7152 * c.greenF() + 0.0722 * c.blueF()
+                 for c in (curve.opts["pen"].color() for curve in w.curves.values())]
+    assert luminance == sorted(luminance) and luminance[-1] - luminance[0] > 0.4   # a sequential ramp
+    # the vanishing gradient is plain: input-side norms far below output-side ones
+    first, last = data(w.curves["layer0"])[1], data(w.curves["layer3"])[1]
+    assert np.median(last / first) > 1000
+    w.mean_button.setChecked(True)
+    np.testing.assert_array_equal(data(w.curves["layer1"])[1], h["grad_mean_abs"][:, 1])
+    assert "mean" in w.plot_item.getAxis("left").labelText
+
+
+def test_gradient_layer_count_change_rebuilds_curves_only_then(qtbot):
+    w = shown(GradientPlot(), qtbot)
+    h = make_history(100, n_layers=4)
+    w.set_history(h)
+    before = dict(w.curves)
+    h.extend(make_rows(100, 20, n_layers=4))
+    w.refresh()
+    w.set_history(make_history(50, n_layers=4))       # same architecture: same items
+    assert all(w.curves[k] is before[k] for k in before)
+
+    def drawn():
+        return [c for c in w.plot_item.listDataItems() if c.isVisible()]
+
+    h2 = make_history(80, n_layers=2)
+    w.set_history(h2)
+    assert list(w.curves) == ["layer0", "layer1"]
+    assert drawn() == list(w.curves.values())          # the other two layers' curves are gone from view
+    np.testing.assert_array_equal(data(w.curves["layer1"])[1], h2["grad_norm"][:, 1])
+    assert legend_labels(w) == ["layer 1 (input)", "layer 2 (output)"]
+    w.set_history(make_history(30, n_layers=12))
+    assert len(w.curves) == 12 and len(drawn()) == 12
+    assert len(legend_labels(w)) == 3                   # first, middle, last
+    w.grab()
+    w.set_history(make_history(30, n_layers=1))
+    assert legend_labels(w) == ["layer 1 (input → output)"] and len(drawn()) == 1
+
+
+def test_gradient_zero_norms_on_log_axis(qtbot):
+    h = make_history(100, n_layers=3)
+    rows = make_rows(100, 10, n_layers=3)
+    rows["grad_norm"][:, 0] = 0.0                      # a dead layer
+    h.extend(rows)
+    w = shown(GradientPlot(), qtbot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w.set_history(h)
+        w.grab()
+    y = data(w.curves["layer0"])[1]
+    assert (y > 0).all() and y[-1] < h["grad_norm"][:100].min()
+
+
+# -- LearningRatePlot -----------------------------------------------------------------------------------------
+def test_learning_rate_plot(qtbot):
+    h = make_history(300)
+    w = shown(LearningRatePlot(), qtbot)
+    w.set_history(h)
+    np.testing.assert_array_equal(data(w.curves["learning_rate"])[1], h["learning_rate"])
+    assert w.plot_item.getAxis("left").labelText == "learning rate"
+    w.log_button.setChecked(True)
+    assert w.plot_item.getAxis("left").logMode
+    h.extend(make_rows(300, 5))
+    w.refresh()
+    assert len(data(w.curves["learning_rate"])[1]) == 305
+
+
+# -- long runs --------------------------------------------------------------------------------------------------
+def test_zoomed_view_shows_full_resolution(qtbot):
+    n = 100_000
+    h = make_history(n, n_layers=1)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(h)
+    x, _ = data(w.curves["train"])
+    assert len(x) <= 2 * MAX_BUCKETS
+    w.view_box.setXRange(5000, 5200, padding=0)
+    x, y = data(w.curves["train"])
+    rows = (h["epoch"] >= 5000) & (h["epoch"] <= 5200)
+    assert x[0] <= 5000 and x[-1] >= 5200 and len(x) < 300
+    np.testing.assert_array_equal(y[np.isin(x, h["epoch"][rows])], h["train_loss"][rows])
+    w.view_box.enableAutoRange(x=True)
+    assert len(data(w.curves["train"])[0]) <= 2 * MAX_BUCKETS
+
+
+def test_million_epochs_stay_bounded(qtbot):
+    n, extra = 10**6, 500
+    h = History(2, capacity=n + extra)
+    h.extend(make_rows(0, n, n_layers=2))
+    loss, grad, lr = (shown(cls(), qtbot) for cls in (LossPlot, GradientPlot, LearningRatePlot))
+    loss.smooth_button.setChecked(True)
+    loss.log_button.setChecked(True)
+    t0 = time.perf_counter()
+    for w in (loss, grad, lr):
+        w.set_history(h)
+    t1 = time.perf_counter()
+    h.extend(make_rows(n, extra, n_layers=2))
+    refresh_times = []
+    for w in (loss, grad, lr):
+        t = time.perf_counter()
+        w.refresh()
+        refresh_times.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    loss.grab()
+    paint = time.perf_counter() - t
+    print(f"\n10^6 epochs: set_history x3 {1e3 * (t1 - t0):.0f} ms; refresh after +{extra} rows "
+          + ", ".join(f"{1e3 * r:.1f} ms" for r in refresh_times) + f"; paint {1e3 * paint:.0f} ms")
+    for w in (loss, grad, lr):
+        for key, curve in w.curves.items():
+            if key == "objective":   # off unless asked for
+                assert not curve.isVisible()
+                continue
+            assert curve.isVisible()
+            x, y = data(curve)
+            assert 0 < len(x) <= 2 * MAX_BUCKETS
+            assert w.series[key].n == n + extra
+            assert x[0] < 1000 and x[-1] > n + extra - 1000
+    # the envelope keeps the extremes of the raw data
+    _, y = data(grad.curves["layer1"])
+    assert y.max() == h["grad_norm"][:, 1].max() and y.min() == h["grad_norm"][:, 1].min()
+    assert sum(refresh_times) < 1.0
+
+
+# -- lifetime ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [LossPlot, GradientPlot, LearningRatePlot])
+def test_widget_is_freed_without_the_cycle_collector(qtbot, cls):
+    # A reference cycle would leave an unparented plot to the GC, which may run in the middle of the
+    # plot's own paint and delete it there (this segfaulted the suite once).
+    import gc
+    import weakref
+    w = cls()
+    w.set_history(make_history(50))
+    w.show()
+    qtbot.wait(1)
+    ref = weakref.ref(w)
+    gc.disable()
+    try:
+        del w
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+# -- pictures ---------------------------------------------------------------------------------------------------
+def test_rendered_plots_show_the_curves(qtbot, tmp_path):
+    h = make_history(1000, n_layers=4)
+    for cls in (LossPlot, GradientPlot, LearningRatePlot):
+        w = shown(cls(), qtbot)
+        w.set_history(h)
+        if cls is LossPlot:
+            w.set_best_epoch(BEST)
+            w.set_stop_epoch(1000, "patience ran out")
+        image = w.grab().toImage()
+        assert image.save(str(tmp_path / f"{cls.__name__}.png"))
+        first = next(iter(w.curves.values())).opts["pen"].color().rgb() & 0xFFFFFF
+        step = 2
+        pixels = {image.pixel(x, y) & 0xFFFFFF for x in range(0, image.width(), step)
+                  for y in range(0, image.height(), step)}
+        assert first in pixels, f"{cls.__name__}: first curve's colour was not painted"
+
