@@ -1,10 +1,339 @@
-"""Command line entry point (filled in below)."""
-import sys
+"""The ``nnviz`` command: open the app, train headless, list the lessons, take screenshots.
 
+This module never imports Qt at the top level: ``nnviz train`` and ``nnviz presets`` run on
+machines without a display (or without PySide6). Every user error ends as one line on stderr,
+``nnviz: error: <message>``, with exit code 2 (bad arguments) or 1 (anything else), never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import os
+import re
+import sys
+import time
+from typing import NoReturn
+
+from . import __version__
+from .errors import NnvizError
+
+COMMANDS = ("train", "presets", "screenshot")
+FILE_DEFAULT_EPOCHS = 1000
+MAX_EPOCHS = 100_000_000
+PROGRESS_SECONDS = 0.5
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but sub-command errors also read ``nnviz: error: ...`` (not ``nnviz train: error``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"nnviz: error: {message}\n")
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"nnviz: error: {message}", file=sys.stderr)
+    return code
+
+
+# -- argument types ---------------------------------------------------------------------------------------
+
+def _epochs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of epochs, got {text!r}") from None
+    if not 0 <= value <= MAX_EPOCHS:
+        raise argparse.ArgumentTypeError(f"epochs must be from 0 to {MAX_EPOCHS}, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole-number seed, got {text!r}") from None
+    if not 0 <= value <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"the seed must be from 0 to {2**32 - 1}, got {value}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels (e.g. 1440x900), got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="nnviz",
+        description="Watch a neural network learn. Without a command, opens the app "
+                    "(with FILE.nnviz if given).",
+        epilog="Run `nnviz COMMAND --help` for a command's options.")
+    parser.add_argument("--version", action="version", version=f"nnviz {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    experiment_help = "a lesson name (see `nnviz presets`) or a .nnviz file; default: the opening lesson"
+    train = commands.add_parser(
+        "train", help="train an experiment without the app and print a one-line summary",
+        description="Train a lesson or an experiment file headless and print one summary line. Training "
+                    "starts from the experiment's initial weights (its seed); weights saved in a file are "
+                    "not reused.")
+    train.add_argument("experiment", nargs="?", metavar="EXPERIMENT", help=experiment_help)
+    train.add_argument("--epochs", type=_epochs, metavar="N",
+                       help=f"epochs to train (default: the lesson's length, {FILE_DEFAULT_EPOCHS} for a file)")
+    train.add_argument("--csv", metavar="FILE", help="write the per-epoch metrics to this CSV file")
+    train.add_argument("--save", metavar="FILE", help="save the trained experiment (weights and history) here")
+    train.add_argument("--seed", type=_seed, metavar="S",
+                       help="seed for the initial weights, shuffling and dropout (the points stay the same)")
+    train.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    commands.add_parser("presets", help="list the built-in lessons",
+                        description="List the built-in lessons: name, title and what each one shows.")
+
+    shot = commands.add_parser(
+        "screenshot", help="train an experiment in the app off-screen and save a picture of the window",
+        description="Train a lesson or an experiment file in the app off-screen and save the window as PNG.")
+    shot.add_argument("experiment", nargs="?", metavar="EXPERIMENT", help=experiment_help)
+    shot.add_argument("--epochs", type=_epochs, metavar="N",
+                      help=f"epochs to train first (default: the lesson's length, {FILE_DEFAULT_EPOCHS} for a file)")
+    shot.add_argument("--out", required=True, metavar="PNG", help="the image file to write")
+    shot.add_argument("--size", type=_size, metavar="WxH", help="window size in pixels (default: 1440x900)")
+    return parser
+
+
+# -- resolving an EXPERIMENT argument ----------------------------------------------------------------------
+
+def _is_file_argument(text: str) -> bool:
+    """A path rather than a lesson name: an existing file, or something that looks like a path."""
+    return os.path.isfile(text) or text.endswith(".nnviz") or os.sep in text or "/" in text
+
+
+def resolve_experiment(text: str | None):
+    """(label, Experiment, default epochs) for a lesson name or a .nnviz path (None: the opening lesson)."""
+    from .presets import DEFAULT_PRESET, PRESETS, get_preset
+
+    if text is None:
+        text = DEFAULT_PRESET
+    if _is_file_argument(text):
+        from .experiment import load_experiment
+        return os.path.basename(text), load_experiment(text), FILE_DEFAULT_EPOCHS
+    if text not in PRESETS:
+        try:
+            get_preset(text)
+        except NnvizError as e:
+            raise NnvizError(f"{e}, or give the path of a .nnviz file") from None
+    preset = PRESETS[text]
+    return preset.name, preset.build(), preset.epochs
+
+
+# -- commands ---------------------------------------------------------------------------------------------
+
+def _run_gui(path: str | None) -> int:
+    try:
+        from .ui.app import run_gui
+    except ImportError as e:
+        return _fail(f"the app cannot start: {e} (is PySide6 installed?)")
+    return run_gui(path)
+
+
+def _cmd_presets() -> int:
+    from .presets import PRESETS
+
+    width = max(map(len, PRESETS))
+    for name, preset in PRESETS.items():
+        print(f"{name:<{width}}  {preset.title}: {_first_sentence(preset.lesson)}")
+    return 0
+
+
+def _first_sentence(text: str) -> str:
+    match = re.match(r"(.+?[.!?])(\s|$)", text)
+    return match.group(1) if match else text
+
+
+def _cmd_screenshot(args) -> int:
+    epochs = args.epochs
+    if epochs is None:
+        epochs = resolve_experiment(args.experiment)[2]
+    try:
+        from .ui.screenshot import take_screenshot
+    except ImportError as e:
+        return _fail(f"screenshots need the app: {e} (is PySide6 installed?)")
+    if args.size is None:
+        return take_screenshot(args.experiment, epochs, args.out)
+    return take_screenshot(args.experiment, epochs, args.out, args.size)
+
+
+def _cmd_train(args) -> int:
+    from .engine import Trainer, limit_blas_threads
+
+    label, experiment, default_epochs = resolve_experiment(args.experiment)
+    epochs = default_epochs if args.epochs is None else args.epochs
+    config = experiment.config.copy()
+    if args.seed is not None:
+        config.architecture.seed = args.seed
+    for path in (args.csv, args.save):   # fail before a long run, not after it
+        if path is not None:
+            _check_writable(path)
+
+    limit_blas_threads(1)
+    trainer = Trainer(config, experiment.points)
+    progress = _Progress(label, epochs, enabled=not args.quiet and sys.stderr.isatty())
+    start = time.perf_counter()
+    interrupted = False
+    try:
+        while trainer.epoch < epochs:
+            asked = min(epochs - trainer.epoch, 25)
+            if trainer.train(asked) < asked:
+                break
+            progress.update(trainer)
+    except KeyboardInterrupt:
+        interrupted = True
+    seconds = time.perf_counter() - start
+    progress.clear()
+
+    if trainer.stop_info is not None and trainer.stop_info.kind == "no_training_points":
+        return _fail(f"{label}: {trainer.stop_info.message}")
+    if args.csv is not None:
+        _write_text(args.csv, trainer.history.to_csv())
+    if args.save is not None:
+        from .experiment import Experiment, save_experiment
+        save_experiment(Experiment(config=trainer.config.copy(), points=experiment.points, name=experiment.name,
+                                   description=experiment.description, weights=trainer.weights(),
+                                   history=trainer.history), args.save)
+    if not args.quiet:
+        print(summary_line(label, trainer, seconds, interrupted))
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _check_writable(path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise NnvizError(f"{path}: is a folder, not a file")
+    if not os.path.isdir(directory):
+        raise NnvizError(f"{path}: the folder {directory} does not exist")
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise NnvizError(f"{path}: permission denied")
+
+
+def _write_text(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    except OSError as e:
+        raise NnvizError(f"{path}: cannot write ({e.strerror or e})") from None
+
+
+class _Progress:
+    """A self-overwriting progress line on a terminal's stderr, at most every PROGRESS_SECONDS."""
+
+    def __init__(self, label: str, epochs: int, enabled: bool):
+        self.label, self.epochs, self.enabled = label, epochs, enabled
+        self._next = time.perf_counter() + PROGRESS_SECONDS
+        self._shown = False
+
+    def update(self, trainer) -> None:
+        now = time.perf_counter()
+        if not self.enabled or now < self._next:
+            return
+        self._next = now + PROGRESS_SECONDS
+        loss = trainer.history.last("train_loss")
+        sys.stderr.write(f"\r{self.label}: epoch {trainer.epoch}/{self.epochs}, train loss {loss:.4g}  ")
+        sys.stderr.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+# -- the summary line -------------------------------------------------------------------------------------
+
+def summary_line(label: str, trainer, seconds: float, interrupted: bool = False) -> str:
+    """E.g. ``spiral: 300 epochs (completed), best test loss 0.004 at epoch 295, final train loss 0.011
+    error 0.4%, test loss 0.004 error 0.0%, 120 epochs/s``."""
+    h, stop = trainer.history, trainer.stop_info
+    ran = len(h)
+    if interrupted:
+        reason = "interrupted"
+    elif stop is None:
+        reason = "completed"
+    elif stop.kind == "early_stopping":
+        restored = trainer.config.early_stopping.restore_best and trainer.best_epoch is not None
+        reason = f"early stopping{', best weights restored' if restored else ''}"
+    elif stop.kind == "diverged":
+        reason = f"diverged at epoch {stop.epoch}; lower the learning rate"
+    else:
+        reason = stop.kind.replace("_", " ")
+    parts = [f"{label}: {ran} epoch{'s' if ran != 1 else ''} ({reason})"]
+    monitor = trainer.config.early_stopping.monitor
+    if trainer.best_epoch is not None:
+        parts.append(f"best {monitor.replace('_', ' ')} {_number(trainer.best_value)} at epoch {trainer.best_epoch}")
+    finals = []
+    for role in ("train", "test", "validation"):
+        loss = h.last(f"{role}_loss")
+        if not math.isfinite(loss):
+            continue
+        error = h.last(f"{role}_error")
+        text = f"{role} loss {_number(loss)}"
+        if math.isfinite(error):
+            text += f" error {100 * error:.1f}%"
+        finals.append(text)
+    if finals:
+        finals[0] = "final " + finals[0]
+        parts.extend(finals)
+    rate = ran / seconds if seconds > 0 else math.inf
+    parts.append(f"{rate:.0f} epochs/s" if math.isfinite(rate) else "instant")
+    return ", ".join(parts)
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}" if value >= 0.001 or value == 0 else f"{value:.2e}"
+
+
+# -- entry point ------------------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
-    print("nnviz: the GUI is coming")
-    return 0
+    multiprocessing.freeze_support()   # a frozen (PyInstaller) app re-enters here in its training process
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    parser = build_parser()
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        return _open_file(parser, argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:   # --help, --version and usage errors: argparse has printed its message
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    try:
+        if args.command is None:
+            return _run_gui(None)
+        if args.command == "presets":
+            return _cmd_presets()
+        if args.command == "train":
+            return _cmd_train(args)
+        return _cmd_screenshot(args)
+    except NnvizError as e:
+        return _fail(str(e))
+    except OSError as e:   # the loaders and writers turn these into NnvizError; this is the safety net
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        return _fail(f"{where}{e.strerror or e}")
+
+
+def _open_file(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    """`nnviz FILE.nnviz`: the app, opening that file (the app itself reports a file it cannot read)."""
+    from .presets import PRESETS
+
+    path = argv[0]
+    if len(argv) > 1:
+        parser.print_usage(sys.stderr)
+        return _fail(f"unexpected arguments after {path!r}: {' '.join(argv[1:])}", 2)
+    if not os.path.exists(path):
+        hint = f"; to train the lesson, run `nnviz train {path}`" if path in PRESETS else ""
+        return _fail(f"{path}: no such file{hint}")
+    return _run_gui(path)
 
 
 if __name__ == "__main__":

@@ -426,7 +426,7 @@ def test_zoomed_view_shows_full_resolution(qtbot):
 
 def test_million_epochs_stay_bounded(qtbot):
     n, extra = 10**6, 500
-    h = History(2, capacity=n + extra)
+    h = History(2, capacity=n + extra, max_rows=n + extra)   # the plots must cope with 10^6 rows too
     h.extend(make_rows(0, n, n_layers=2))
     loss, grad, lr = (shown(cls(), qtbot) for cls in (LossPlot, GradientPlot, LearningRatePlot))
     loss.smooth_button.setChecked(True)

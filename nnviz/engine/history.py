@@ -30,11 +30,18 @@ LAYER_COLUMNS = (
     "near_zero",         # fraction of |W| < NEAR_ZERO after the epoch (L1 sparsity)
 )
 NEAR_ZERO = 1e-3
+# Memory stays bounded on long runs: past this many rows the history keeps every 2nd, then every
+# 4th, ... epoch (uniformly over the whole run), plus always the newest one.
+MAX_ROWS = 100_000
 
 
 class History:
-    def __init__(self, n_layers: int, capacity: int = 1024):
+    def __init__(self, n_layers: int, capacity: int = 1024, max_rows: int = MAX_ROWS):
         self.n_layers = n_layers
+        self.max_rows = max(4, max_rows)
+        self.stride = 1          # one row is kept per `stride` epochs offered
+        self._offered = 0
+        self._tail = False       # the last row is off the stride grid (kept only as the newest)
         self._n = 0
         self._scalars = {c: np.full(capacity, np.nan) for c in SCALAR_COLUMNS}
         self._layers = {c: np.full((capacity, n_layers), np.nan) for c in LAYER_COLUMNS}
@@ -53,15 +60,38 @@ class History:
             b[: self._n] = a[: self._n]
             self._layers[c] = b
 
+    def _compact(self) -> None:
+        """Keep every other grid row (and the newest): halves the rows, keeps the time span."""
+        grid = self._n - 1 if self._tail else self._n
+        keep = list(range(0, grid, 2))
+        if self._tail:
+            keep.append(self._n - 1)
+        keep = np.array(keep, dtype=np.intp)
+        k = len(keep)
+        for a in self._scalars.values():
+            a[:k] = a[keep]
+        for a in self._layers.values():
+            a[:k] = a[keep]
+        self._n = k
+        self.stride *= 2
+
     def append(self, scalars: dict, layers: dict) -> None:
-        if self._n == len(self._scalars["epoch"]):
-            self._grow()
-        i = self._n
-        for c, v in scalars.items():
-            self._scalars[c][i] = v
-        for c, v in layers.items():
-            self._layers[c][i] = v
-        self._n += 1
+        on_grid = self._offered % self.stride == 0
+        self._offered += 1
+        if self._tail:
+            i = self._n - 1   # the previous newest row was off-grid: this one replaces it
+        else:
+            if self._n >= self.max_rows:
+                self._compact()
+            if self._n == len(self._scalars["epoch"]):
+                self._grow()
+            i = self._n
+            self._n += 1
+        for c, a in self._scalars.items():
+            a[i] = scalars.get(c, np.nan)
+        for c, a in self._layers.items():
+            a[i] = layers.get(c, np.nan)
+        self._tail = not on_grid
 
     def __getitem__(self, column: str) -> np.ndarray:
         """A read-only view of one column (1-D for scalars, (epochs, layers) for layer columns)."""
@@ -78,6 +108,10 @@ class History:
     def truncate(self, n: int) -> None:
         self._n = min(self._n, max(0, n))
 
+    def rows_after(self, epoch: float) -> int:
+        """Index of the first row whose epoch is greater than ``epoch``."""
+        return int(np.searchsorted(self._scalars["epoch"][: self._n], epoch, side="right"))
+
     def slice(self, start: int, stop: int | None = None) -> dict:
         """Rows [start, stop) as plain arrays (copies): what a snapshot carries to the GUI."""
         stop = self._n if stop is None else min(stop, self._n)
@@ -88,13 +122,18 @@ class History:
     def extend(self, rows: dict) -> None:
         """Append the rows produced by :meth:`slice` (possibly from another process)."""
         k = len(rows["epoch"])
-        while self._n + k > len(self._scalars["epoch"]):
-            self._grow()
-        for c in SCALAR_COLUMNS:
-            self._scalars[c][self._n:self._n + k] = rows[c]
-        for c in LAYER_COLUMNS:
-            self._layers[c][self._n:self._n + k] = rows[c]
-        self._n += k
+        if self.stride == 1 and not self._tail and self._n + k <= self.max_rows:
+            while self._n + k > len(self._scalars["epoch"]):
+                self._grow()
+            for c in SCALAR_COLUMNS:
+                self._scalars[c][self._n:self._n + k] = rows[c]
+            for c in LAYER_COLUMNS:
+                self._layers[c][self._n:self._n + k] = rows[c]
+            self._n += k
+            self._offered += k
+            return
+        for i in range(k):   # past the bound: row by row, so thinning stays uniform
+            self.append({c: rows[c][i] for c in SCALAR_COLUMNS}, {c: rows[c][i] for c in LAYER_COLUMNS})
 
     # -- serialisation -----------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -33,7 +33,7 @@ class TrainingSession:
         self.points_version = 0
         self.dirty = True
         self._history_seen = self.trainer.history
-        self._sent_rows = 0
+        self._sent_epoch = 0   # rows are sent by epoch, so a compacting history never repeats or skips one
         self._outbox: list = []
         self._anchor = (0.0, 0)          # (time, epoch) when play or the speed cap last changed
         self._rate = deque(maxlen=64)    # (time, epoch) samples for the epochs/s figure
@@ -104,7 +104,7 @@ class TrainingSession:
         if self.trainer.history is not self._history_seen:
             self._history_seen = self.trainer.history
             self.generation += 1
-            self._sent_rows = 0
+            self._sent_epoch = 0
 
     def take_outbox(self) -> list:
         out, self._outbox = self._outbox, []
@@ -160,9 +160,9 @@ class TrainingSession:
     # -- snapshots ---------------------------------------------------------------------------------------
     def snapshot(self) -> m.Snapshot:
         t = self.trainer
-        rows = t.history.slice(self._sent_rows)
-        first = self._sent_rows
-        self._sent_rows = len(t.history)
+        rows = t.history.slice(t.history.rows_after(self._sent_epoch))
+        if len(rows["epoch"]):
+            self._sent_epoch = rows["epoch"][-1]
         mode = {"binary": "binary", "softmax": "multiclass", "regression": "regression"}[t.head]
         boundary = extent = None
         if self.view is not None:
@@ -175,7 +175,7 @@ class TrainingSession:
         keep = [None if mk is None else mk[0].copy() for mk in t.last_dropout_masks]
         self.dirty = False
         return m.Snapshot(
-            generation=self.generation, epoch=t.epoch, first_row=first, rows=rows,
+            generation=self.generation, epoch=t.epoch, rows=rows,
             n_layers=t.network.n_layers, playing=self.busy, boundary=boundary, extent=extent, mode=mode,
             points_version=self.points_version, predictions=predictions, best_epoch=t.best_epoch,
             stop_message=t.stop_info.message if t.stop_info else "",

@@ -80,8 +80,7 @@ class Shutdown:
 class Snapshot:
     generation: int                  # bumps whenever the history restarts (reset, rebuild, load)
     epoch: int
-    first_row: int                   # index of rows' first epoch in the full history
-    rows: dict                       # History.slice(first_row): new metric rows since the last snapshot
+    rows: dict                       # History.slice: metric rows of the epochs after the last snapshot's
     n_layers: int
     playing: bool
     boundary: np.ndarray | None      # see BoundaryEvaluator; None if no view was set

@@ -318,11 +318,10 @@ class MainWindow(QMainWindow):
 
     def _show_snapshot(self, snap: m.Snapshot) -> None:
         self.last_snapshot = snap
-        if snap.generation != self._generation or snap.first_row != len(self.history):
+        if snap.generation != self._generation:
             self._generation = snap.generation
             self.history = History(snap.n_layers)
-            if snap.first_row == 0:
-                self.history.extend(snap.rows)
+            self.history.extend(snap.rows)
             for plot in (self.loss_plot, self.gradient_plot, self.lr_plot):
                 plot.set_history(self.history)
         else:

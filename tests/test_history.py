@@ -1,0 +1,49 @@
+"""History: column storage, bounded memory on long runs, serialisation."""
+import numpy as np
+import pytest
+
+from nnviz.engine.history import History
+from nnviz.errors import FileFormatError
+
+
+def fill(h, start, stop):
+    for e in range(start, stop):
+        h.append({"epoch": e, "train_loss": 1.0 / e}, {"grad_norm": np.full(h.n_layers, e)})
+
+
+def test_long_runs_keep_memory_bounded_and_the_time_span():
+    h = History(2, max_rows=1000)
+    fill(h, 1, 100_001)
+    assert len(h) <= 1000
+    epochs = h["epoch"]
+    assert epochs[0] == 1 or epochs[0] < 200          # the start of the run is still represented
+    assert epochs[-1] == 100_000                        # the newest row always stays
+    assert np.all(np.diff(epochs) > 0)
+    assert np.allclose(h["train_loss"], 1.0 / epochs)   # rows stay whole: columns are thinned together
+    assert np.array_equal(h["grad_norm"][:, 1], epochs)
+
+
+def test_rows_after_and_extend_across_processes():
+    src, dst = History(3, max_rows=64), History(3, max_rows=64)
+    sent = 0
+    for stop in (10, 50, 200, 201, 500):
+        fill(src, len(src) and int(src.last("epoch")) + 1 or 1, stop)
+        rows = src.slice(src.rows_after(sent))
+        if len(rows["epoch"]):
+            sent = rows["epoch"][-1]
+        dst.extend(rows)
+    assert dst.last("epoch") == src.last("epoch") == 499
+    assert len(dst) <= 64 and np.all(np.diff(dst["epoch"]) > 0)
+
+
+def test_round_trip_and_bad_documents():
+    h = History(2)
+    fill(h, 1, 20)
+    back = History.from_dict(h.to_dict())
+    assert np.array_equal(back["grad_norm"], h["grad_norm"])
+    assert np.isnan(back["test_loss"]).all()
+    d = h.to_dict()
+    d["train_loss"] = d["train_loss"][:-1]
+    with pytest.raises(FileFormatError, match="train_loss"):
+        History.from_dict(d)
+    assert h.to_csv().splitlines()[0].startswith("epoch,learning_rate,train_loss")
