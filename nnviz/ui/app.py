@@ -15,6 +15,8 @@ def make_app(argv=None):
     app.setOrganizationName("nnviz")
     app.setApplicationName("nnviz")
     app.setApplicationDisplayName("nnviz")
+    from .style import APP_STYLE
+    app.setStyleSheet(APP_STYLE)
     icon = _icon_path()
     if icon:
         app.setWindowIcon(QIcon(icon))

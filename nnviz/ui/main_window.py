@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self._shown_stop = ""
         self._frame_times: deque = deque(maxlen=60)
         self._plot_refreshed: dict = {}
+        self._loading = False
         self._view_timer = QTimer(self, singleShot=True, interval=30, timeout=self._send_view)
 
         self.points_model = PointsModel(PointSet.empty(), self)
@@ -303,7 +304,7 @@ class MainWindow(QMainWindow):
 
     def _on_config_changed(self, config: ExperimentConfig, needs_reset: bool) -> None:
         self.client.send(m.SetConfig(config))
-        if needs_reset:
+        if needs_reset and not self._loading:
             self.statusBar().showMessage("The architecture changed: training restarts from new weights.", 4000)
         self.data_panel.set_problem(config.problem)
 
@@ -457,8 +458,12 @@ class MainWindow(QMainWindow):
     def load_experiment(self, exp: Experiment, path: str | None = None) -> None:
         """Show an experiment: its points, settings, and (if saved) its weights and metric history."""
         self.pause()
-        self.config_model.set_config(exp.config, undo_text=None)
-        self.points_model.replace_all(exp.points, "Load")
+        self._loading = True
+        try:
+            self.config_model.set_config(exp.config, undo_text=None)
+            self.points_model.replace_all(exp.points, "Load")
+        finally:
+            self._loading = False
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.client.send(m.LoadState(exp.weights, exp.history.to_dict() if exp.history is not None else None))
@@ -469,6 +474,9 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self._shown_stop = ""
         self.data_panel.set_problem(exp.config.problem)
+        self.data_panel.set_generator_settings(self.data_panel.kind(), max(1, len(exp.points)),
+                                               self.data_panel.noise_fraction(),
+                                               self.data_panel.train_fraction(), self.data_panel.seed())
         self.canvas.fit_view()
         self._send_view()
         self._update_title()

@@ -833,5 +833,17 @@ class LearningRatePlot(_MetricPlot):
     def _columns(self):
         return {"learning_rate": self.history["learning_rate"]}
 
+    def _redraw(self, force: bool) -> None:
+        super()._redraw(force)
+        # on a linear axis the rate is read against zero: range [0, max] rather than autorange,
+        # which would centre a constant rate in an empty band around it
+        series = self.series["learning_rate"]
+        if self._log or not series.has_data:
+            self._y_top = None
+            self.view_box.enableAutoRange(axis="y")
+        elif series.max_abs != getattr(self, "_y_top", None):
+            self._y_top = series.max_abs
+            self.view_box.setYRange(0.0, series.max_abs * 1.1, padding=0)
+
     def _describe(self, row: int) -> str:
         return f"epoch {int(self.history['epoch'][row])}: learning rate {_fmt(self.history['learning_rate'][row])}"
