@@ -271,6 +271,18 @@ class _EpochAxis(pg.AxisItem):
         return epoch_tick_labels([v * scale for v in values])
 
 
+def nice_ceil(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (x 10^k) not below ``value`` (> 0)."""
+    if not value > 0 or not math.isfinite(value):
+        return 1.0
+    exp = math.floor(math.log10(value))
+    for step in (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        candidate = step * 10.0 ** exp
+        if candidate >= value * (1 - 1e-12):
+            return candidate
+    return 10.0 ** (exp + 1)
+
+
 class _MetricPlot(QWidget):
     """Toolbar + plot + hover readout; subclasses say which series to draw and how to describe a row."""
 
@@ -313,6 +325,13 @@ class _MetricPlot(QWidget):
         self.plot_item.setMenuEnabled(False)
         self.view_box.setMouseEnabled(x=True, y=False)   # wheel zooms epochs; y follows the data
         self.view_box.sigXRangeChanged.connect(self._on_view_changed)
+        # Ranges move in steps (see _apply_range), not with every new epoch: an axis whose range
+        # changed is re-rendered, which costs more than everything else in a frame.
+        self._auto_x = True
+        self._range = None
+        self._drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.view_box.disableAutoRange()
+        self._setting_range = False
 
         # The hover readout is a label over the viewport, placed in pixels: data coordinates would
         # go stale whenever a refresh or the log toggle rescales the axes under a still mouse.
@@ -399,6 +418,8 @@ class _MetricPlot(QWidget):
         self._on_history_changed()
         for series in self.series.values():
             series.reset()
+        self._drawn.clear()
+        self._auto_x = True     # a new run: follow it again
         self._redraw(force=True)
 
     def refresh(self) -> None:
@@ -415,6 +436,8 @@ class _MetricPlot(QWidget):
         self._set_shown({key: False for key in self.curves})
         self.hide_readout()
         self._display_key = None
+        self._drawn.clear()
+        self._range = None
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.plot_widget and event.type() == QEvent.Type.Leave:
@@ -428,7 +451,7 @@ class _MetricPlot(QWidget):
     # -- drawing -------------------------------------------------------------------------------------
     def _visible_rows(self, n: int) -> tuple[int, int] | None:
         """Rows to re-bucket finely when the user has zoomed into a short stretch, else None."""
-        if n == 0 or self.view_box.autoRangeEnabled()[0]:
+        if n == 0 or self._auto_x or any(self.view_box.autoRangeEnabled()):
             return None
         left, right = self.view_box.viewRange()[0]
         epochs = self.history["epoch"]
@@ -460,14 +483,56 @@ class _MetricPlot(QWidget):
         floor = self._log_floor([k for k, v in shown.items() if v]) if self._log else None
         for k, curve in self.curves.items():
             if shown[k]:
-                curve.setData(*self.series[k].points(epochs, rows, floor))
+                self._drawn[k] = self.series[k].points(epochs, rows, floor)
+                curve.setData(*self._drawn[k])
         self._set_shown(shown)
+        self._apply_range()
         self._after_redraw()
         if self.readout.isVisibleTo(self):   # keep the hover text in step with the data under the cursor
             self._on_mouse_moved(self._hover_scene_pos)
 
     def _after_redraw(self):
         pass
+
+
+    def _apply_range(self) -> None:
+        """Fit the view to the data in steps: x to a 'nice' number of epochs, y to nice bounds."""
+        vb = self.view_box
+        if any(vb.autoRangeEnabled()):   # pyqtgraph's "A" button: back to following the data
+            vb.disableAutoRange()
+            self._auto_x = True
+            self._range = None
+        drawn = [self._drawn[k] for k, on in self._shown.items() if on and k in self._drawn]
+        drawn = [(x, y) for x, y in drawn if x.size]
+        if not drawn:
+            return
+        if self._auto_x:
+            x_range = (0.0, nice_ceil(1.02 * max(float(np.nanmax(x)) for x, _ in drawn)))
+        else:
+            x_range = tuple(vb.viewRange()[0])
+        ys = np.concatenate([y[(x >= x_range[0]) & (x <= x_range[1])] for x, y in drawn])
+        ys = ys[np.isfinite(ys)]
+        if self._log:
+            ys = ys[ys > 0]
+        if ys.size == 0:
+            return
+        lo, hi = float(ys.min()), float(ys.max())
+        if self._log:
+            y_range = (math.floor(math.log10(lo)), math.ceil(math.log10(hi)))
+            if y_range[1] <= y_range[0]:
+                y_range = (y_range[0], y_range[0] + 1)
+        else:
+            y0 = 0.0 if lo >= 0 else -nice_ceil(-lo)
+            y1 = nice_ceil(hi * 1.02) if hi > 0 else 0.0
+            y_range = (y0, y1 if y1 > y0 else y0 + 1.0)
+        target = (x_range if self._auto_x else None, y_range)
+        if target != self._range:
+            self._range = target
+            self._setting_range = True
+            try:
+                vb.setRange(xRange=target[0], yRange=y_range, padding=0)
+            finally:
+                self._setting_range = False
 
     def _set_shown(self, shown: dict[str, bool]) -> None:
         """Show/hide curves and keep the legend listing exactly the shown ones, in a fixed order."""
@@ -508,6 +573,11 @@ class _MetricPlot(QWidget):
         return list(self.curves)
 
     def _on_view_changed(self, *_):
+        if self._auto_x and not self._setting_range and not any(self.view_box.autoRangeEnabled()):
+            ours = self._range[0] if self._range else None
+            now = self.view_box.viewRange()[0]
+            if ours is not None and abs(now[0] - ours[0]) + abs(now[1] - ours[1]) > 1e-9 * max(1.0, ours[1]):
+                self._auto_x = False   # someone else (the user's wheel or drag) moved the epochs
         if self.history is not None:
             self._redraw(force=False)   # re-buckets the visible rows when zoomed; no-op otherwise
 
@@ -833,17 +903,6 @@ class LearningRatePlot(_MetricPlot):
     def _columns(self):
         return {"learning_rate": self.history["learning_rate"]}
 
-    def _redraw(self, force: bool) -> None:
-        super()._redraw(force)
-        # on a linear axis the rate is read against zero: range [0, max] rather than autorange,
-        # which would centre a constant rate in an empty band around it
-        series = self.series["learning_rate"]
-        if self._log or not series.has_data:
-            self._y_top = None
-            self.view_box.enableAutoRange(axis="y")
-        elif series.max_abs != getattr(self, "_y_top", None):
-            self._y_top = series.max_abs
-            self.view_box.setYRange(0.0, series.max_abs * 1.1, padding=0)
 
     def _describe(self, row: int) -> str:
         return f"epoch {int(self.history['epoch'][row])}: learning rate {_fmt(self.history['learning_rate'][row])}"
