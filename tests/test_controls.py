@@ -567,8 +567,11 @@ def test_problem_picks_the_data_sets_offered(qtbot, data):
     assert "spiral" in kinds() and "plane" not in kinds()
     data.set_problem("regression")
     assert set(kinds()) == {"plane", "gaussians"}
-    assert not data.findChild(QWidget, "class.0").isEnabled()
+    # blue and red draw low (-1) and high (+1) values; the other classes do not apply
+    assert data.findChild(QWidget, "class.0").isEnabled() and "−1" in data.findChild(QWidget, "class.0").text()
+    assert not data.findChild(QWidget, "class.2").isEnabled()
     data.set_problem("classification")
+    assert data.findChild(QWidget, "class.0").text() == "Blue"
     assert "circle" in kinds() and "plane" not in kinds()
 
 

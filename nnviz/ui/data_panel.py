@@ -284,9 +284,16 @@ class DataPanel(QWidget):
         self._problem = problem
         self._fill_kinds(REGRESSION_DATASETS if problem == "regression" else DATASETS)
         regression = problem == "regression"
-        for b in self._class_buttons:
-            b.setEnabled(not regression)
-        self._class_label.setEnabled(not regression)
+        # regression: blue draws a point of value -1, red one of +1 (the canvas's convention)
+        for index, b in enumerate(self._class_buttons):
+            b.setEnabled(not regression or index < 2)
+            if regression and index < 2:
+                b.setText(("Low (−1)", "High (+1)")[index])
+                b.setToolTip(f"New points get the value {('-1', '+1')[index]}.")
+            else:
+                b.setText(CLASS_NAMES[index].capitalize())
+        if regression and self.current_class() >= 2:
+            self._class_buttons[0].setChecked(True)
 
     # -- internals ---------------------------------------------------------------------------------------
     def _fill_kinds(self, kinds: tuple[str, ...]) -> None:

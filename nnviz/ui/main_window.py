@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self._frame_times: deque = deque(maxlen=60)
         self._plot_refreshed: dict = {}
         self._loading = False
+        self._best_label = "best test"
         self._view_timer = QTimer(self, singleShot=True, interval=30, timeout=self._send_view)
 
         self.points_model = PointsModel(PointSet.empty(), self)
@@ -304,6 +305,7 @@ class MainWindow(QMainWindow):
 
     def _on_config_changed(self, config: ExperimentConfig, needs_reset: bool) -> None:
         self.client.send(m.SetConfig(config))
+        self._best_label = "best " + config.early_stopping.monitor.split("_")[0]
         if needs_reset and not self._loading:
             self.statusBar().showMessage("The architecture changed: training restarts from new weights.", 4000)
         self.data_panel.set_problem(config.problem)
@@ -328,7 +330,7 @@ class MainWindow(QMainWindow):
         else:
             self.history.extend(snap.rows)
             self._refresh_plots(all_now=not snap.playing)
-        self.loss_plot.set_best_epoch(snap.best_epoch)
+        self.loss_plot.set_best_epoch(snap.best_epoch, label=self._best_label)
         self.loss_plot.set_stop_epoch(snap.epoch if snap.stop_kind == "early_stopping" else None,
                                       snap.stop_message)
         if snap.boundary is not None:
