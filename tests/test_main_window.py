@@ -201,3 +201,36 @@ def test_child_death_is_reported_and_restart_recovers(qtbot, settings):
     assert w.points_model.points is points
     w.undo_stack.setClean()
     w.close()
+
+
+def test_screenshot_command_writes_the_whole_window(tmp_path):
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+    out = tmp_path / "shot.png"
+    r = subprocess.run([sys.executable, "-m", "nnviz", "screenshot", "circle", "--epochs", "20", "--out", str(out),
+                        "--size", "1000x700"], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 0, r.stderr
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (1000, 700)
+    # the boundary field is drawn: both class tints appear in the canvas area
+    colours = {img.pixelColor(x, y).name() for x in range(300, 700, 7) for y in range(100, 500, 7)}
+    assert len(colours) > 20
+
+
+def test_files_dropped_on_the_window_open(window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDropEvent
+    from PySide6.QtCore import Qt
+    csv = tmp_path / "pts.csv"
+    csv.write_text("x,y,label,role\n0,0,0,train\n1,1,1,test\n2,2,1,train\n")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(csv))])
+    event = QDropEvent(QPoint(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    assert len(window.points_model.points) == 3
+    assert len(trainer(window).points) == 3
+    window.act_undo.trigger()           # importing is an undoable edit
+    assert len(window.points_model.points) == len(circle())
