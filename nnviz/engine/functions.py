@@ -1,7 +1,7 @@
 """Activations, their derivatives, and output losses as small tables (after scikit-learn's MLP).
 
 Activations work in place. Each derivative is expressed through the activation's *output* so the
-backward pass needs no pre-activation buffer: it multiplies ``delta`` in place.
+backward pass needs no pre-activation buffer: it multiplies ``delta`` by that factor in place.
 """
 from __future__ import annotations
 
@@ -10,29 +10,32 @@ import numpy as np
 LEAKY_SLOPE = 0.01
 
 
-def _sigmoid(z, out):
+# ``zeros``/``ones`` may be arrays of ``out``'s shape instead of scalars: NumPy then stays on its fast
+# same-shape loop, which is several times quicker than broadcasting a scalar on small arrays.
+
+def _sigmoid(z, out, zeros=0.0, ones=1.0):
     # 1/(1+exp(-z)) written to stay finite for large |z| (float overflow -> inf -> 0 is fine here)
     np.negative(z, out=out)
     np.exp(out, out=out)
-    out += 1.0
+    np.add(out, ones, out=out)
     np.reciprocal(out, out=out)
     return out
 
 
-def _tanh(z, out):
+def _tanh(z, out, zeros=0.0, ones=1.0):
     return np.tanh(z, out=out)
 
 
-def _relu(z, out):
-    return np.maximum(z, 0.0, out=out)
+def _relu(z, out, zeros=0.0, ones=1.0):
+    return np.maximum(z, zeros, out=out)
 
 
-def _leaky_relu(z, out):
+def _leaky_relu(z, out, zeros=0.0, ones=1.0):
     # max(z, slope*z) is leaky ReLU for 0 < slope < 1 (the product is a temporary: out may be z)
     return np.maximum(z, z * LEAKY_SLOPE, out=out)
 
 
-def _linear(z, out):
+def _linear(z, out, zeros=0.0, ones=1.0):
     if out is not z:
         out[...] = z
     return out
@@ -42,32 +45,36 @@ ACTIVATIONS = {"sigmoid": _sigmoid, "tanh": _tanh, "relu": _relu, "leaky_relu": 
                "linear": _linear}
 
 
-def _d_sigmoid(a, delta, tmp):
-    np.subtract(1.0, a, out=tmp)
-    tmp *= a
-    delta *= tmp
+# Derivative factors f'(z), written into ``out`` from the activation's output ``a``. The backward pass
+# multiplies each layer's delta by its factor; with one activation throughout, the factors of all hidden
+# layers come from a single call on their shared buffer.
+
+def _f_sigmoid(a, out, ones=1.0):
+    np.subtract(ones, a, out=out)
+    out *= a
+    return out
 
 
-def _d_tanh(a, delta, tmp):
-    np.multiply(a, a, out=tmp)
-    np.subtract(1.0, tmp, out=tmp)
-    delta *= tmp
+def _f_tanh(a, out, ones=1.0):
+    np.multiply(a, a, out=out)
+    np.subtract(ones, out, out=out)
+    return out
 
 
-def _d_relu(a, delta, tmp):
-    delta[a <= 0.0] = 0.0
+def _f_relu(a, out, ones=1.0):
+    # a = max(z, 0) >= 0, so ceil(min(a, 1)) is the 0/1 derivative (two fast SIMD loops; sign() is slower)
+    np.minimum(a, ones, out=out)
+    return np.ceil(out, out=out)
 
 
-def _d_leaky_relu(a, delta, tmp):
-    delta[a < 0.0] *= LEAKY_SLOPE
+def _f_leaky_relu(a, out, ones=1.0):
+    out.fill(1.0)
+    np.copyto(out, LEAKY_SLOPE, where=a < 0.0)
+    return out
 
 
-def _d_linear(a, delta, tmp):
-    pass
-
-
-DERIVATIVES = {"sigmoid": _d_sigmoid, "tanh": _d_tanh, "relu": _d_relu, "leaky_relu": _d_leaky_relu,
-               "linear": _d_linear}
+DERIVATIVE_FACTORS = {"sigmoid": _f_sigmoid, "tanh": _f_tanh, "relu": _f_relu, "leaky_relu": _f_leaky_relu,
+                      "linear": None}
 
 
 # -- output heads: loss from logits, and dL/dlogits ------------------------------------------------------
@@ -115,6 +122,33 @@ def squared_error(z, y):
 def squared_error_grad(z, y, out):
     np.subtract(z, y, out=out)
     out /= len(z)
+    return out
+
+
+# -- per-row losses for evaluating many points at once (the trainer's per-epoch record) ------------------
+
+def binary_row_losses(z, sign, out, zeros=0.0):
+    """BCE per row for labels y in {0, 1}, given ``sign`` = 1 - 2y: softplus(sign * z), computed stably."""
+    np.multiply(z, sign, out=out)
+    return np.logaddexp(zeros, out, out=out)
+
+
+def softmax_row_losses(z, flat_target, out, row_max, scratch):
+    """Cross-entropy per row: log-sum-exp minus the target logit (``flat_target`` indexes ``z.ravel()``)."""
+    np.maximum.reduce(z, axis=1, out=row_max)
+    np.subtract(z, row_max[:, None], out=scratch)
+    np.exp(scratch, out=scratch)
+    np.add.reduce(scratch, axis=1, out=out)
+    np.log(out, out=out)
+    out += row_max
+    out -= np.take(z.reshape(-1), flat_target)
+    return out
+
+
+def squared_error_rows(z, y, out):
+    np.subtract(z, y, out=out)
+    np.multiply(out, out, out=out)
+    out *= 0.5
     return out
 
 

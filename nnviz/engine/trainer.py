@@ -17,6 +17,7 @@ from ..errors import DataError
 from .boundary import BoundaryEvaluator
 from .config import ExperimentConfig, layer_sizes, needs_new_weights
 from .features import feature_matrix
+from .functions import binary_row_losses, softmax_row_losses, squared_error_rows
 from .history import NEAR_ZERO, History
 from .network import Network
 from .penalties import add_penalty_gradient, penalty_value
@@ -24,6 +25,10 @@ from .optimizers import make_optimizer, optimizer_matches, update_hyperparameter
 from .schedules import Schedule
 
 ROLE_KEYS = {TRAIN: "train", TEST: "test", VALIDATION: "validation"}
+# Below this many gradient entries per epoch (steps x weights) each step only copies its gradient, and the
+# epoch's gradient statistics come from a few whole-matrix operations at the end; above it, each step
+# accumulates them (the matrix would no longer fit in the cache).
+DEFERRED_STATS_LIMIT = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -64,16 +69,35 @@ class Trainer:
             points.check_classification()
         self.points = points
         self.n_classes = points.n_classes() if self.config.problem == "classification" else 1
-        features = self.config.architecture.features
+        # All roles in one matrix (train, test, validation rows in that order): the per-epoch record is then
+        # a single forward pass, and ``_sets[role]`` are views of it.
+        subsets = [points.subset(role) for role in ROLE_KEYS]
+        counts = [len(t) for _, t in subsets]
+        F = feature_matrix(np.concatenate([xy for xy, _ in subsets]), self.config.architecture.features)
+        t = np.concatenate([t for _, t in subsets])
+        softmax = self.config.problem == "classification" and self.n_classes > 2
+        y = t.astype(np.intp) if softmax else t.reshape(-1, 1).copy()
         self._sets = {}
-        for role in (TRAIN, TEST, VALIDATION):
-            xy, t = points.subset(role)
-            F = feature_matrix(xy, features)
-            if self.config.problem == "classification" and self.n_classes > 2:
-                y = t.astype(np.intp)
-            else:
-                y = t.reshape(-1, 1).copy()
-            self._sets[role] = (F, y)
+        starts = np.cumsum([0] + counts[:-1])
+        for role, start, count in zip(ROLE_KEYS, starts, counts):
+            self._sets[role] = (F[start:start + count], y[start:start + count])
+        self._eval_F, self._eval_counts = F, counts
+        self._eval_starts = [int(st) for st, c in zip(starts, counts) if c]
+        n = len(t)
+        self._eval_rows = np.empty((2, n))        # per-row loss and error, reduced per role at once
+        self._eval_bool = np.empty(n, bool)
+        self._eval_zeros = np.zeros(n)                 # array operands keep NumPy on its fast loops
+        self._eval_sign = 1.0 - 2.0 * t                    # binary: BCE = softplus(sign * logit)
+        self._eval_pos = t > 0.5
+        self._eval_target = t
+        if softmax:
+            k = self.n_classes
+            self._eval_y = y
+            self._eval_flat = np.arange(n) * k + y
+            self._eval_max, self._eval_scratch = np.empty(n), np.empty((n, k))
+        self._shuffled = None
+        self._eval_logits = None
+        self._train_pass = None
 
     def _build(self) -> None:
         sizes = layer_sizes(self.config, self.n_classes)
@@ -81,7 +105,13 @@ class Trainer:
         nw = self.network.n_weights
         self._prev_params = np.empty(self.network.n_params)
         self._best_params = np.empty(self.network.n_params)
-        self._acc_sq, self._acc_abs, self._tmp = np.zeros(nw), np.zeros(nw), np.empty(nw)
+        # rows: sum of g^2 and of |g| over the epoch's steps, then w^2 and |w| < NEAR_ZERO (one reduceat)
+        self._stats = np.zeros((4, nw))
+        self._acc_sq, self._acc_abs = self._stats[0], self._stats[1]
+        self._tmp = np.empty(nw)
+        self._grad_rows = None
+        self._train_pass = None
+        self._train_pass_params = np.empty(self.network.n_params)
         self.history = History(self.network.n_layers)
 
     def reset(self, redraw: bool = False) -> None:
@@ -173,48 +203,102 @@ class Trainer:
         lr = self.schedule.rate(self.epoch, cfg.optimizer.learning_rate)
         bs = cfg.optimizer.batch_size or n
         bs = min(bs, n)
+        steps = -(-n // bs)
         dropout = cfg.hidden_dropout()
         if not any(dropout):
             dropout = None
         l1, l2 = cfg.regularization.l1, cfg.regularization.l2
+        penalised = bool(l1 or l2)
         w, gw, tmp = params[:nw], grad[:nw], self._tmp
-        acc_sq, acc_abs = self._acc_sq, self._acc_abs
-        acc_sq.fill(0.0)
-        acc_abs.fill(0.0)
+        deferred = steps * nw <= DEFERRED_STATS_LIMIT
+        if deferred:
+            rows = self._gradient_rows(steps, nw)
+        else:
+            acc_sq, acc_abs = self._acc_sq, self._acc_abs
+            acc_sq.fill(0.0)
+            acc_abs.fill(0.0)
         self._prev_params[:] = params
-        order = self._rng.permutation(n) if bs < n else None
-        steps = 0
-        masks: list = []
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            for start in range(0, n, bs):
-                if order is None:
-                    Xb, yb = F, y
-                else:
-                    idx = order[start:start + bs]
-                    Xb, yb = F[idx], y[idx]
+        if bs < n:
+            # shuffle once per epoch into reused buffers; each batch is then a contiguous slice
+            F, y = self._shuffle(F, y, self._rng.permutation(n))
+        full_batch = bs == n and dropout is None
+        reuse = self._reusable_train_pass() if full_batch else None
+        rng, masks = self._rng, []
+        forward, backward, update = net.forward, net.backward, self.optimizer.step
+        multiply, absolute = np.multiply, np.abs
+        with np.errstate(all="ignore"):
+            for k in range(steps):
+                start = k * bs
                 masks.clear()
-                inputs, logits = net.forward(Xb, dropout, self._rng, masks)
-                net.backward(inputs, logits, yb, dropout)
+                if reuse is None:
+                    inputs, logits = forward(F[start:start + bs], dropout, rng, masks)
+                else:
+                    # full batch: the last record's forward pass over the training points is this step's
+                    (inputs, logits), reuse = reuse, None
+                    masks.extend([None] * (net.n_layers - 1))
+                backward(inputs, logits, y[start:start + bs], dropout)
                 # gradient statistics describe the data loss alone (the vanishing-gradient lesson)
-                np.multiply(gw, gw, out=tmp)
-                acc_sq += tmp
-                np.abs(gw, out=tmp)
-                acc_abs += tmp
-                add_penalty_gradient(w, gw, l1, l2, tmp)
-                self.optimizer.step(params, grad, lr)
-                steps += 1
+                if deferred:
+                    rows[k] = gw
+                else:
+                    multiply(gw, gw, out=tmp)
+                    acc_sq += tmp
+                    absolute(gw, out=tmp)
+                    acc_abs += tmp
+                if penalised:
+                    add_penalty_gradient(w, gw, l1, l2, tmp)
+                update(params, grad, lr)
             self.last_dropout_masks = list(masks)
             self.epoch += 1
-            record = self._evaluate()
-        if not (math.isfinite(record["train_loss"]) and np.isfinite(params).all()):
-            return self._diverged(lr)
-        record["learning_rate"] = lr
-        with np.errstate(over="ignore"):
+            record = self._evaluate(keep_train_pass=full_batch)
+            if not (math.isfinite(record["train_loss"]) and np.isfinite(params).all()):
+                return self._diverged(lr)
+            if deferred:
+                self._gradient_sums(rows)
             layers = self._layer_stats(steps)
+        record["learning_rate"] = lr
         self.history.append(record, layers)
         self.schedule.observe(record["train_loss"] + record["penalty"])
         self._track_best(record)
         return self.stop_info is None
+
+    def _reusable_train_pass(self):
+        """(inputs, logits) of the last record's forward pass over the training points, if still valid."""
+        cached = self._train_pass
+        if cached is None:
+            return None
+        net, inputs, logits, calls, F = cached
+        if (net is not self.network or calls != net.forward_calls or F is not self._sets[TRAIN][0]
+                or not (self._train_pass_params == net.params).all()):
+            return None
+        return inputs, logits
+
+    def _shuffle(self, F, y, order):
+        buf = self._shuffled
+        if buf is None or buf[0].shape != F.shape or buf[1].shape != y.shape:
+            buf = self._shuffled = (np.empty_like(F), np.empty_like(y))
+        F.take(order, axis=0, out=buf[0])
+        y.take(order, axis=0, out=buf[1])
+        return buf
+
+    def _gradient_rows(self, steps: int, nw: int) -> np.ndarray:
+        rows = self._grad_rows
+        if rows is None or rows.shape[1] != nw or len(rows) < steps:
+            rows = self._grad_rows = np.empty((steps, nw))
+            self._grad_rows_tmp = np.empty((steps, nw))
+        return rows[:steps]
+
+    def _gradient_sums(self, rows) -> None:
+        """Sum of g^2 and of |g| over the epoch's steps from the per-step gradient copies."""
+        if len(rows) == 1:
+            np.multiply(rows[0], rows[0], out=self._acc_sq)
+            np.abs(rows[0], out=self._acc_abs)
+            return
+        tmp = self._grad_rows_tmp[:len(rows)]
+        np.multiply(rows, rows, out=tmp)
+        np.add.reduce(tmp, axis=0, out=self._acc_sq)
+        np.abs(rows, out=tmp)
+        np.add.reduce(tmp, axis=0, out=self._acc_abs)
 
     def _diverged(self, lr: float) -> bool:
         bad = self.epoch
@@ -227,42 +311,74 @@ class Trainer:
             f"The weights from epoch {bad - 1} were kept; try a lower learning rate (it was {lr:.3g}).")
         return False
 
-    def _evaluate(self) -> dict:
+    def _evaluate(self, keep_train_pass: bool = False) -> dict:
+        """Loss and error on every role after the epoch, from one forward pass over all points.
+
+        With ``keep_train_pass`` the training points go through the training forward pass instead, whose
+        buffers the next full-batch step then reuses rather than repeating the same computation.
+        """
         net = self.network
         rec = {"epoch": self.epoch}
-        for role, key in ROLE_KEYS.items():
-            F, y = self._sets[role]
-            if len(F) == 0:
+        sums = None
+        self._train_pass = None
+        if self._eval_starts:
+            logits = self._eval_logits
+            if logits is None or logits.shape != (len(self._eval_F), net.sizes[-1]):
+                logits = self._eval_logits = np.empty((len(self._eval_F), net.sizes[-1]))
+            n = self._eval_counts[0]
+            if keep_train_pass and n:
+                F = self._sets[TRAIN][0]
+                inputs, train_logits = net.forward(F)
+                logits[:n] = train_logits
+                if len(logits) > n:
+                    net.evaluate(self._eval_F[n:], logits[n:])
+                self._train_pass_params[:] = net.params
+                self._train_pass = (net, inputs, train_logits, net.forward_calls, F)
+            else:
+                net.evaluate(self._eval_F, logits)
+            sums = self._row_sums(logits)
+        j = 0
+        for key, count in zip(ROLE_KEYS.values(), self._eval_counts):
+            if count == 0:
                 rec[f"{key}_loss"] = rec[f"{key}_error"] = math.nan
                 continue
-            _, logits = net.forward(F)
-            rec[f"{key}_loss"] = net.loss(logits, y)
-            rec[f"{key}_error"] = self._error(logits, y)
+            rec[f"{key}_loss"] = float(sums[0, j] / count)
+            rec[f"{key}_error"] = float(sums[1, j] / count) if self.head != "regression" else math.nan
+            j += 1
         reg = self.config.regularization
         rec["penalty"] = penalty_value(net.params[: net.n_weights], reg.l1, reg.l2)
         return rec
 
-    def _error(self, logits, y) -> float:
+    def _row_sums(self, logits) -> np.ndarray:
+        """(2, roles present): summed per-row loss and per-row error (0/1) of each non-empty role."""
+        rows = self._eval_rows
         if self.head == "binary":
-            return float(np.mean((logits[:, 0] > 0.0) != (y[:, 0] > 0.5)))
-        if self.head == "softmax":
-            return float(np.mean(logits.argmax(axis=1) != y))
-        return math.nan
+            z = logits[:, 0]
+            binary_row_losses(z, self._eval_sign, rows[0], self._eval_zeros)
+            np.greater(z, self._eval_zeros, out=self._eval_bool)
+            np.not_equal(self._eval_bool, self._eval_pos, out=rows[1])
+        elif self.head == "softmax":
+            softmax_row_losses(logits, self._eval_flat, rows[0], self._eval_max, self._eval_scratch)
+            np.not_equal(logits.argmax(axis=1), self._eval_y, out=rows[1])
+        else:
+            squared_error_rows(logits[:, 0], self._eval_target, rows[0])
+            rows[1] = 0.0
+        return np.add.reduceat(rows, self._eval_starts, axis=1)
 
     def _layer_stats(self, steps: int) -> dict:
         net = self.network
         off, counts = net.layer_offsets, net.layer_counts
         w = net.params[: net.n_weights]
-        tmp = self._tmp
-        np.multiply(w, w, out=tmp)
-        weight_norm = np.sqrt(np.add.reduceat(tmp, off))
-        np.abs(w, out=tmp)
-        near_zero = np.add.reduceat(tmp < NEAR_ZERO, off) / counts
+        stats = self._stats
+        np.multiply(w, w, out=stats[2])
+        np.abs(w, out=stats[3])
+        np.less(stats[3], NEAR_ZERO, out=stats[3])
+        sums = np.add.reduceat(stats, off, axis=1)
         return {
-            "grad_norm": np.sqrt(np.add.reduceat(self._acc_sq, off) / steps),
-            "grad_mean_abs": np.add.reduceat(self._acc_abs, off) / (steps * counts),
-            "weight_norm": weight_norm,
-            "near_zero": near_zero,
+            "grad_norm": np.sqrt(sums[0] / steps),
+            "grad_mean_abs": sums[1] / (steps * counts),
+            "weight_norm": np.sqrt(sums[2]),
+            "near_zero": sums[3] / counts,
         }
 
     def _track_best(self, rec: dict) -> None:
