@@ -78,6 +78,8 @@ def run(app, exp: Experiment, seconds: float, fit_target: float | None = None) -
     def tick():
         now = time.perf_counter()
         lateness.append((now - last_tick[0] - 0.010) * 1000.0)
+        if os.environ.get("NNVIZ_BENCH_TRACE") and lateness[-1] > 30:
+            print(f"  stall {lateness[-1]:.0f} ms at t={now - start:.2f} s, epoch {frames[-1][1] if frames else 0}")
         last_tick[0] = now
 
     window.frame_drawn.connect(on_frame)

@@ -41,6 +41,7 @@ BOUNDARY_RESOLUTION = 100
 # moved costs several times the boundary image to paint, and a curve read by eye gains nothing
 # above ~10 Hz. Spreading them over frames keeps every event-loop turn short.
 PLOT_REFRESH_SECONDS = 0.1
+STATUS_REFRESH_SECONDS = 0.25   # numbers that change every frame are unreadable anyway
 FILE_FILTER = "nnviz experiments (*.nnviz);;All files (*)"
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
 
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self._frame_times: deque = deque(maxlen=60)
         self._plot_refreshed: dict = {}
         self._loading = False
+        self._status_shown = 0.0
         self._best_label = "best test"
         self._view_timer = QTimer(self, singleShot=True, interval=30, timeout=self._send_view)
 
@@ -327,12 +329,10 @@ class MainWindow(QMainWindow):
             self.history.extend(snap.rows)
             for plot in (self.loss_plot, self.gradient_plot, self.lr_plot):
                 plot.set_history(self.history)
+            self._place_markers()
         else:
             self.history.extend(snap.rows)
             self._refresh_plots(all_now=not snap.playing)
-        self.loss_plot.set_best_epoch(snap.best_epoch, label=self._best_label)
-        self.loss_plot.set_stop_epoch(snap.epoch if snap.stop_kind == "early_stopping" else None,
-                                      snap.stop_message)
         if snap.boundary is not None:
             self.canvas.set_boundary(snap.boundary, snap.extent, snap.mode)
         if snap.points_version == self._points_version:
@@ -352,8 +352,10 @@ class MainWindow(QMainWindow):
         fps = 0.0
         if len(self._frame_times) > 1 and now - self._frame_times[0] > 0:
             fps = (len(self._frame_times) - 1) / (now - self._frame_times[0])
-        self._epoch_label.setText(f"epoch {snap.epoch:,}")
-        self._rate_label.setText(f"{snap.epochs_per_second:,.0f} epochs/s · {fps:.0f} fps")
+        if not snap.playing or now - self._status_shown >= STATUS_REFRESH_SECONDS:
+            self._status_shown = now
+            self._epoch_label.setText(f"epoch {snap.epoch:,}")
+            self._rate_label.setText(f"{snap.epochs_per_second:,.0f} epochs/s · {fps:.0f} fps")
         self.frame_drawn.emit(snap.epoch)
 
     def _refresh_plots(self, all_now: bool) -> None:
@@ -367,6 +369,16 @@ class MainWindow(QMainWindow):
         for plot in due:
             plot.refresh()
             self._plot_refreshed[plot] = now
+        if self.loss_plot in due:   # markers move with their plot's refresh, not every frame
+            self._place_markers()
+
+    def _place_markers(self) -> None:
+        snap = self.last_snapshot
+        if snap is None:
+            return
+        self.loss_plot.set_best_epoch(snap.best_epoch, label=self._best_label)
+        self.loss_plot.set_stop_epoch(snap.epoch if snap.stop_kind == "early_stopping" else None,
+                                      snap.stop_message)
 
     def _on_session_error(self, message: str, detail: str) -> None:
         self._set_playing(False)
