@@ -13,7 +13,7 @@ from ..engine.threads import limit_blas_threads
 from . import messages as m
 from .core import TrainingSession
 
-MAX_FPS = 60.0
+MAX_FPS = 40.0
 CHUNK_SECONDS = 0.004
 IDLE_POLL_SECONDS = 0.05
 

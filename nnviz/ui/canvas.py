@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWidget
 
 from ..data.points import MAX_CLASSES, ROLE_NAMES, TEST, TRAIN, VALIDATION
 from ..errors import ConfigError, DataError
@@ -128,7 +128,15 @@ def _argmax_border_field(probs: np.ndarray) -> list[np.ndarray]:
 
 # -- graphics items -------------------------------------------------------------------------------
 class _PassiveScatter(pg.ScatterPlotItem):
-    """A scatter that never takes clicks, so the view box handles every mouse gesture."""
+    """A scatter that never takes clicks, so the view box handles every mouse gesture.
+
+    Drawn from a cached pixmap: while training, only the field under the points changes, and
+    re-rasterising hundreds of markers every frame would cost about as much as the rest of the canvas.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def mouseClickEvent(self, ev):
         ev.ignore()
