@@ -18,9 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -28,6 +26,7 @@ import numpy as np
 from .data.points import COORD_LIMIT, MAX_CLASSES, MAX_POINTS, ROLE_NAMES, PointSet
 from .engine.config import ExperimentConfig, layer_sizes
 from .engine.history import LAYER_COLUMNS, History
+from .fileio import read_limited, write_atomically
 from .errors import DataError, FileFormatError, NnvizError
 
 FORMAT = "nnviz-experiment"
@@ -79,7 +78,7 @@ def experiment_to_json(exp: Experiment) -> str:
 def save_experiment(exp: Experiment, path: str | os.PathLike) -> None:
     """Write atomically: a failure (bad data, full disk) leaves any existing file untouched."""
     text = experiment_to_json(exp)
-    _write_atomically(os.fspath(path), text)
+    write_atomically(os.fspath(path), text)
 
 
 def _to_document(exp: Experiment) -> dict[str, Any]:
@@ -129,49 +128,11 @@ def _layout(doc: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def _write_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = None
-    try:
-        data = text.encode("utf-8")
-        fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except UnicodeEncodeError:
-        raise FileFormatError(f"{path}: the experiment holds text that is not valid Unicode") from None
-    except OSError as e:
-        raise FileFormatError(f"{path}: cannot write ({e.strerror or e})") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
 # -- reading ------------------------------------------------------------------------------------------------
 
 def load_experiment(path: str | os.PathLike) -> Experiment:
     path = os.fspath(path)
-    try:
-        if os.path.getsize(path) > MAX_FILE_BYTES:
-            raise FileFormatError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB; not an experiment file")
-        with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except FileFormatError:
-        raise
-    except FileNotFoundError:
-        raise FileFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FileFormatError(f"{path}: is a folder, not a file") from None
-    except PermissionError:
-        raise FileFormatError(f"{path}: permission denied") from None
-    except (OSError, ValueError) as e:  # ValueError: a NUL character in the name
-        raise FileFormatError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
+    data = read_limited(path, MAX_FILE_BYTES, "an experiment file")
     return experiment_from_json(data, source=path)
 
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from nnviz import fileio
 from nnviz.data import csv_io
 from nnviz.data.csv_io import read_points_csv, write_points_csv
 from nnviz.data.generators import generate
@@ -165,7 +166,7 @@ def test_unreadable_file_names_the_path(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(csv_io, "open", denied, raising=False)  # chmod would not stop root
+    monkeypatch.setattr(fileio, "open", denied, raising=False)  # chmod would not stop root
     with pytest.raises(FileFormatError, match="permission denied") as info:
         read_points_csv(path)
     assert str(path) in str(info.value)

@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from nnviz import fileio
 from nnviz import experiment as experiment_module
 from nnviz.data.generators import generate
 from nnviz.data.points import PointSet
@@ -423,7 +424,7 @@ def test_missing_file_folder_and_unreadable_file_name_the_path(tmp_path, monkeyp
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(experiment_module, "open", denied, raising=False)  # chmod would not stop root
+    monkeypatch.setattr(fileio, "open", denied, raising=False)  # chmod would not stop root
     with pytest.raises(FileFormatError, match="permission denied") as info:
         load_experiment(path)
     assert str(path) in str(info.value)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine_data import blobs, circle
-from nnviz.data.points import TRAIN, PointSet
+from nnviz.data.points import PointSet
 from nnviz.engine import ExperimentConfig, Trainer
 
 

@@ -16,11 +16,10 @@ from __future__ import annotations
 import csv
 import math
 import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
+from ..fileio import read_limited, write_atomically
 from ..errors import FileFormatError
 from .points import COORD_LIMIT, MAX_POINTS, ROLE_NAMES, TRAIN, PointSet
 
@@ -47,7 +46,7 @@ def read_points_csv(path_or_text: str | os.PathLike | bytes) -> PointSet:
     if not isinstance(path_or_text, (str, os.PathLike)):
         raise FileFormatError(f"points CSV: expected a file name or CSV text, got {type(path_or_text).__name__}")
     path = os.fspath(path_or_text)
-    return _parse(_decode(_read_file(path), path), path)
+    return _parse(_decode(read_limited(path, MAX_CSV_BYTES, "a points file"), path), path)
 
 
 def write_points_csv(points: PointSet, path: str | os.PathLike) -> None:
@@ -59,28 +58,10 @@ def write_points_csv(points: PointSet, path: str | os.PathLike) -> None:
     for (x, y), t, r in zip(points.xy.tolist(), points.target.tolist(), points.role.tolist()):
         label = str(int(t)) if float(t).is_integer() and abs(t) < 2**53 else repr(t)
         lines.append(f"{x!r},{y!r},{label},{ROLE_NAMES[r]}")
-    _write_atomically(os.fspath(path), "\n".join(lines) + "\n")
+    write_atomically(os.fspath(path), "\n".join(lines) + "\n")
 
 
 # -- reading ------------------------------------------------------------------------------------------------
-
-def _read_file(path: str) -> bytes:
-    try:
-        if os.path.getsize(path) > MAX_CSV_BYTES:
-            raise FileFormatError(f"{path}: larger than {MAX_CSV_BYTES // 2**20} MB; not a points file")
-        with open(path, "rb") as f:
-            return f.read(MAX_CSV_BYTES + 1)
-    except FileFormatError:
-        raise
-    except FileNotFoundError:
-        raise FileFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FileFormatError(f"{path}: is a folder, not a file") from None
-    except PermissionError:
-        raise FileFormatError(f"{path}: permission denied") from None
-    except (OSError, ValueError) as e:  # ValueError: a NUL character in the name
-        raise FileFormatError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
-
 
 def _decode(data: bytes, source: str) -> str:
     if len(data) > MAX_CSV_BYTES:
@@ -214,24 +195,3 @@ def _shown(text: str) -> str:
 
 
 # -- writing ------------------------------------------------------------------------------------------------
-
-def _write_atomically(path: str, text: str) -> None:
-    """Write to a temporary file next to ``path`` and rename it over ``path`` only when complete."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as e:
-        raise FileFormatError(f"{path}: cannot write ({e.strerror or e})") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
