@@ -87,7 +87,7 @@ _ALL_PRESETS = (
     _preset(
         "l1-sparsity", "L1: sparse weights",
         "All seven features feed the network, but the circle only needs x1² and x2². The L1 penalty pushes "
-        "unneeded weights to exactly zero: watch the weight lines fade and the near-zero fraction climb. "
+        "unneeded weights to exactly zero: in the Weights plot the share of weights at zero climbs. "
         "Compare with the L2 preset, whose weights shrink but stay non-zero.",
         400, dict(kind="circle", n=500, noise=0.1, train_fraction=0.5, seed=0),
         architecture=dict(hidden_layers=[8, 8], features=list(FEATURES)),
@@ -96,7 +96,8 @@ _ALL_PRESETS = (
         "l2-weight-decay", "L2: small weights",
         "The same network and features as the L1 preset, with an L2 penalty instead: every weight is pulled "
         "towards zero in proportion to its size, so weights become small and even but almost none become "
-        "exactly zero. Raise the rate and watch the boundary smooth out.",
+        "exactly zero (the Weights plot's Norm view shows them shrink). Raise the rate and watch the boundary "
+        "smooth out.",
         400, dict(kind="circle", n=500, noise=0.1, train_fraction=0.5, seed=0),
         architecture=dict(hidden_layers=[8, 8], features=list(FEATURES)),
         regularization=dict(l2=0.01)),

@@ -499,3 +499,19 @@ def test_rendered_plots_show_the_curves(qtbot, tmp_path):
                   for y in range(0, image.height(), step)}
         assert first in pixels, f"{cls.__name__}: first curve's colour was not painted"
 
+
+
+def test_weights_plot_shows_near_zero_share_and_norms(qtbot):
+    from nnviz.ui.plots import WeightsPlot
+    h = History(3)
+    for e in range(1, 201):
+        h.append({"epoch": e}, {"near_zero": np.array([e / 400, e / 800, 0.0]),
+                                "weight_norm": np.array([5.0 / e, 2.0, 1.0])})
+    w = shown(WeightsPlot(), qtbot)
+    w.set_history(h)
+    x, y = data(w.curves["layer0"])
+    assert y[-1] == pytest.approx(0.5) and x[-1] == 200
+    w.norm_button.setChecked(True)
+    x, y = data(w.curves["layer0"])
+    assert y[-1] == pytest.approx(5.0 / 200) and w._log   # norms span decades: log axis
+    assert "layer 1" in w._describe(199)

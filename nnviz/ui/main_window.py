@@ -29,7 +29,7 @@ from .canvas import PointCanvas
 from .config_model import ConfigModel
 from .controls import ControlPanel
 from .data_panel import DataPanel
-from .plots import GradientPlot, LearningRatePlot, LossPlot
+from .plots import GradientPlot, LearningRatePlot, LossPlot, WeightsPlot
 from .points_model import PointsModel
 from .session_client import SessionClient
 
@@ -129,6 +129,8 @@ class MainWindow(QMainWindow):
         self.loss_plot = LossPlot(self)
         self.gradient_plot = GradientPlot(self)
         self.lr_plot = LearningRatePlot(self)
+        self.weights_plot = WeightsPlot(self)
+        self.plots = (self.loss_plot, self.gradient_plot, self.weights_plot, self.lr_plot)
         L, R, B = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea, Qt.BottomDockWidgetArea
         self.data_dock = self._dock("Data", "dock-data", self.data_panel, L)
         self.lesson_dock = self._dock("Lesson", "dock-lesson", self.lesson_view, L)
@@ -136,8 +138,15 @@ class MainWindow(QMainWindow):
         self.loss_dock = self._dock("Loss", "dock-loss", self.loss_plot, B)
         self.gradient_dock = self._dock("Gradients per layer", "dock-gradients", self.gradient_plot, B)
         self.lr_dock = self._dock("Learning rate", "dock-lr", self.lr_plot, B)
+        self.weights_dock = self._dock("Weights", "dock-weights", self.weights_plot, B)
         self.splitDockWidget(self.loss_dock, self.gradient_dock, Qt.Horizontal)
         self.splitDockWidget(self.gradient_dock, self.lr_dock, Qt.Horizontal)
+        self.tabifyDockWidget(self.gradient_dock, self.weights_dock)
+        self.gradient_dock.raise_()
+        for dock, plot in ((self.loss_dock, self.loss_plot), (self.gradient_dock, self.gradient_plot),
+                           (self.weights_dock, self.weights_plot), (self.lr_dock, self.lr_plot)):
+            # a plot in a hidden tab skips refreshes; it catches up when it is shown
+            dock.visibilityChanged.connect(lambda visible, p=plot: visible and p.refresh())
         self.resizeDocks([self.loss_dock, self.gradient_dock, self.lr_dock], [520, 460, 300], Qt.Horizontal)
         self.resizeDocks([self.loss_dock], [270], Qt.Vertical)
         self.resizeDocks([self.data_dock, self.model_dock], [250, 340], Qt.Horizontal)
@@ -230,7 +239,7 @@ class MainWindow(QMainWindow):
             v.addAction(a)
         v.addSeparator()
         for d in (self.data_dock, self.lesson_dock, self.model_dock, self.loss_dock, self.gradient_dock,
-                  self.lr_dock):
+                  self.weights_dock, self.lr_dock):
             v.addAction(d.toggleViewAction())
         h = mb.addMenu("&Help")
         h.addAction(self._action("About nnviz", self._about, None, "Version and licence."))
@@ -327,7 +336,7 @@ class MainWindow(QMainWindow):
             self._generation = snap.generation
             self.history = History(snap.n_layers)
             self.history.extend(snap.rows)
-            for plot in (self.loss_plot, self.gradient_plot, self.lr_plot):
+            for plot in self.plots:
                 plot.set_history(self.history)
             self._place_markers()
         else:
@@ -359,7 +368,7 @@ class MainWindow(QMainWindow):
         self.frame_drawn.emit(snap.epoch)
 
     def _refresh_plots(self, all_now: bool) -> None:
-        plots = (self.loss_plot, self.gradient_plot, self.lr_plot)
+        plots = [p for p in self.plots if p.isVisible()] or [self.loss_plot]   # hidden tabs wait
         now = time.perf_counter()
         if all_now:
             due = plots

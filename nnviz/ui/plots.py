@@ -888,6 +888,41 @@ class GradientPlot(_MetricPlot):
         return f"epoch {int(self.history['epoch'][row])}: {text}"
 
 
+class WeightsPlot(GradientPlot):
+    """Per-layer share of near-zero weights (L1 makes it climb) or weight norm (L2 keeps it small)."""
+
+    y_label = "weights ≈ 0"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.mean_button.setVisible(False)   # the gradient plot's toggle: not meaningful here
+        self.norm_button = self._add_toggle(
+            "Norm", "Show each layer's weight norm (how big its weights are, which L2 keeps small) instead of "
+                    "the share of weights that are practically zero (which L1 drives up).", False, self._on_norm)
+        self._log = False
+        self.plot_item.setLogMode(False, False)
+        self.plot_item.setLabel("left", self.y_label, color=self._fg.name())
+
+    @property
+    def column(self) -> str:
+        return "weight_norm" if self.norm_button.isChecked() else "near_zero"
+
+    def _on_norm(self, on: bool) -> None:
+        self._log = bool(on)
+        self.plot_item.setLogMode(False, self._log)
+        self.plot_item.setLabel("left", "‖W‖" if on else self.y_label, color=self._fg.name())
+        for series in self.series.values():
+            series.reset()
+        self._redraw(force=True)
+
+    def _describe(self, row: int) -> str:
+        data = self.history[self.column][row]
+        layers = range(self.n_layers) if self.n_layers <= 4 else (0, self.n_layers - 1)
+        fmt = _fmt if self.norm_button.isChecked() else _percent
+        text = ", ".join(f"layer {j + 1} {fmt(data[j])}" for j in layers)
+        return f"epoch {int(self.history['epoch'][row])}: {text}"
+
+
 class LearningRatePlot(_MetricPlot):
     """The learning rate used in each epoch."""
 
