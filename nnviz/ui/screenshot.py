@@ -36,6 +36,9 @@ def take_screenshot(experiment: str | None, epochs: int, out: str, size: tuple[i
         window.resize(w, h)
         window.show()
         app.processEvents()
+        window.canvas.fit_view()
+        window._view_timer.stop()   # the layout has settled: send the final view now, not after a delay
+        window._send_view()
         client.pump(epochs)
         client.pump(0)
         for _ in range(3):
