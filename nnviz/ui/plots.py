@@ -504,7 +504,15 @@ class _MetricPlot(QWidget):
             self._range = None
         drawn = [self._drawn[k] for k, on in self._shown.items() if on and k in self._drawn]
         drawn = [(x, y) for x, y in drawn if x.size]
-        if not drawn:
+        if not drawn:   # nothing yet: a plain empty frame rather than pyqtgraph's unit square
+            target = ((0.0, 100.0), (-4.0, 1.0) if self._log else (0.0, 1.0))
+            if self._auto_x and target != self._range:
+                self._range = target
+                self._setting_range = True
+                try:
+                    vb.setRange(xRange=target[0], yRange=target[1], padding=0)
+                finally:
+                    self._setting_range = False
             return
         if self._auto_x:
             x_range = (0.0, nice_ceil(1.02 * max(float(np.nanmax(x)) for x, _ in drawn)))
