@@ -234,3 +234,25 @@ def test_files_dropped_on_the_window_open(window, tmp_path):
     assert len(trainer(window).points) == 3
     window.act_undo.trigger()           # importing is an undoable edit
     assert len(window.points_model.points) == len(circle())
+
+
+def test_exports_write_image_points_and_metrics(window, tmp_path, monkeypatch):
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QFileDialog
+
+    from nnviz.data.csv_io import read_points_csv
+    window.client.pump(12)
+    window.client.pump(0)
+    png = tmp_path / "canvas.png"
+    assert window.export_image(str(png)) and QImage(str(png)).width() > 100
+    targets = iter([str(tmp_path / "points.csv"), str(tmp_path / "metrics.csv")])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (next(targets), ""))
+    window.act_export_csv.trigger()
+    window.act_export_metrics.trigger()
+    assert read_points_csv(tmp_path / "points.csv") == window.points_model.points
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,") and len(rows) == 13
+    # an unwritable target is a message, not a crash
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "no" / "x.csv"), ""))
+    window.act_export_metrics.trigger()
+    assert "Cannot write" in window.banner.text()
