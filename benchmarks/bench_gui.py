@@ -98,7 +98,7 @@ def run(app, exp: Experiment, seconds: float, fit_target: float | None = None) -
     eps = (span[-1][1] - span[0][1]) / (span[-1][0] - span[0][0]) if len(span) > 1 else 0.0
     fps = (len(span) - 1) / (span[-1][0] - span[0][0]) if len(span) > 1 else 0.0
     late = np.array(lateness[10:]) if len(lateness) > 10 else np.zeros(1)
-    window.undo_stack.setClean()
+    window.forget_unsaved()
     window.close()
     return {"epochs_per_s": eps, "fps": fps, "stall_p50": float(np.percentile(late, 50)),
             "stall_p99": float(np.percentile(late, 99)), "stall_max": float(late.max()),

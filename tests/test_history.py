@@ -47,3 +47,13 @@ def test_round_trip_and_bad_documents():
     with pytest.raises(FileFormatError, match="train_loss"):
         History.from_dict(d)
     assert h.to_csv().splitlines()[0].startswith("epoch,learning_rate,train_loss")
+
+
+def test_loaded_epochs_must_be_whole_and_increasing():
+    h = History(1)
+    fill(h, 1, 5)
+    for bad in ([1, 2, None, 4], [0, 1, 2, 3], [1, 3, 2, 4], [1, 2, 2.5, 4]):
+        d = h.to_dict()
+        d["epoch"] = bad
+        with pytest.raises(FileFormatError, match="epoch"):
+            History.from_dict(d)

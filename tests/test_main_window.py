@@ -36,7 +36,7 @@ def window(qtbot, settings):
 
 
 def _discard_changes(w):
-    w.undo_stack.setClean()   # pytest-qt closes the window: no "save changes?" question
+    w.forget_unsaved()   # pytest-qt closes the window: no "save changes?" question
 
 
 def trainer(w):
@@ -180,7 +180,7 @@ def test_child_process_trains_while_points_are_edited_and_closes_cleanly(qtbot, 
     assert len(w.history) == w.last_snapshot.epoch          # no metric row lost between frames
     proc = client._proc
     thread = client._thread
-    w.undo_stack.setClean()
+    w.forget_unsaved()
     assert w.close()
     assert not proc.is_alive() and not thread.isRunning()
 
@@ -199,7 +199,7 @@ def test_child_death_is_reported_and_restart_recovers(qtbot, settings):
     qtbot.waitUntil(lambda: w.last_snapshot is not None and w.last_snapshot.epoch > 5 and w.client.alive,
                     timeout=20000)
     assert w.points_model.points is points
-    w.undo_stack.setClean()
+    w.forget_unsaved()
     w.close()
 
 
@@ -256,3 +256,42 @@ def test_exports_write_image_points_and_metrics(window, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "no" / "x.csv"), ""))
     window.act_export_metrics.trigger()
     assert "Cannot write" in window.banner.text()
+
+
+def test_garbage_settings_do_not_stop_the_window(qtbot, settings):
+    settings.setValue("window/geometry", "garbage")
+    settings.setValue("window/state", ["a", "b"])
+    settings.setValue("training/speed", "fast")
+    settings.setValue("recent_files", 42)
+    w = MainWindow(InProcessSessionClient(), settings=settings, experiment=experiment())
+    qtbot.addWidget(w, before_close_func=_discard_changes)
+    assert w.speed_combo.currentIndex() == 0 and not w.recent_menu.isEnabled()
+
+
+def test_training_since_the_last_save_counts_as_unsaved_work(window, tmp_path, monkeypatch):
+    assert not window.is_modified()
+    window.client.pump(5)
+    window.client.pump(0)
+    assert window.is_modified()
+    assert window.save_to(str(tmp_path / "t.nnviz")) and not window.is_modified()
+    window.client.pump(3)
+    window.client.pump(0)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(1) or QMessageBox.Cancel)
+    assert not window.close() and asked
+
+
+def test_after_the_child_dies_save_keeps_points_and_restart_stays_offered(qtbot, settings, tmp_path):
+    client = ProcessSessionClient()
+    w = MainWindow(client, settings=settings, experiment=experiment())
+    qtbot.addWidget(w, before_close_func=_discard_changes)
+    w.show()
+    qtbot.waitUntil(lambda: w.last_snapshot is not None, timeout=20000)
+    client._proc.kill()
+    qtbot.waitUntil(lambda: "stopped unexpectedly" in w.banner.text(), timeout=5000)
+    path = str(tmp_path / "rescued.nnviz")
+    assert w.save_to(path)
+    saved = load_experiment(path)
+    assert saved.points == w.points_model.points and saved.weights is None
+    w.open_path(str(tmp_path / "missing.nnviz"))            # another error must not hide the way out
+    assert w.banner.action_button.isVisible() and w.act_restart.isEnabled()

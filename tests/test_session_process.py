@@ -93,3 +93,59 @@ def test_session_reports_bad_input_instead_of_dying():
     s.handle(m.Step(3))
     s.work(1.0)
     assert s.trainer.epoch == 3
+
+
+def test_a_stop_always_reaches_the_gui_even_with_a_speed_cap():
+    from nnviz.engine import ExperimentConfig
+    now = [0.0]
+    s = TrainingSession(clock=lambda: now[0])
+    c = ExperimentConfig()
+    c.early_stopping.enabled, c.early_stopping.patience = True, 1
+    c.optimizer.learning_rate = 5.0            # bounces: the test loss stops improving within a few epochs
+    s.handle(m.SetExperiment(c, circle(), 1))
+    s.handle(m.SetSpeed(5))
+    s.handle(m.Play())
+    for _ in range(400):
+        now[0] += 0.2                          # one epoch allowed per chunk
+        s.work(1.0)
+        if s.dirty:
+            snap = s.snapshot()
+            if snap.stop_kind:
+                break
+    assert snap.stop_kind == "early_stopping" and not snap.playing
+    assert snap.epoch == s.trainer.epoch
+
+
+def test_speed_cap_holds_after_an_architecture_change():
+    from nnviz.engine import ExperimentConfig
+    now = [0.0]
+    s = TrainingSession(clock=lambda: now[0])
+    s.handle(m.SetPoints(circle(), 1))
+    s.handle(m.SetSpeed(2))
+    s.handle(m.Play())
+    for _ in range(50):
+        now[0] += 1.0
+        s.work(1.0)
+    c = ExperimentConfig()
+    c.architecture.hidden_layers = [3]
+    s.handle(m.SetConfig(c))                   # rebuild: epochs restart at 0
+    now[0] += 0.01
+    s.work(1.0)
+    assert s.trainer.epoch <= 1 and s.epochs_per_second() >= 0
+
+
+def test_classification_settings_wait_for_suitable_points():
+    from nnviz.data.points import PointSet
+    from nnviz.engine import ExperimentConfig
+    pts = circle()
+    values = PointSet(pts.xy, pts.xy[:, 0] / 5, pts.role)
+    s = TrainingSession()
+    reg = ExperimentConfig(problem="regression")
+    s.handle(m.SetExperiment(reg, values, 1))
+    s.handle(m.SetConfig(ExperimentConfig()))            # back to classification: points do not suit
+    errors = s.take_outbox()
+    assert errors and "Regenerate" in errors[0].message
+    assert s.trainer.config.problem == "regression" and s.trainer.head == "regression"   # consistent
+    s.handle(m.SetPoints(pts, 2))                        # class points arrive: the waiting settings apply
+    assert s.trainer.config.problem == "classification" and s.trainer.head == "binary"
+    assert not s.take_outbox()

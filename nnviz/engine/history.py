@@ -182,6 +182,10 @@ class History:
             if np.isinf(arr).any():
                 raise FileFormatError(f"{path}.{c}: values must be finite")
             rows[c] = arr
+        epochs = rows["epoch"]
+        if n and (not np.isfinite(epochs).all() or epochs[0] < 1 or np.any(np.diff(epochs) <= 0)
+                  or np.any(epochs != np.round(epochs))):
+            raise FileFormatError(f"{path}.epoch: expected whole numbers from 1 upwards, each larger than the last")
         h = cls(n_layers, capacity=max(16, n))
         h.extend(rows)
         return h

@@ -141,12 +141,10 @@ class Trainer:
         """Apply a new configuration. Returns True when it needed new weights (and so reset)."""
         config = config.copy()
         old = self.config
-        self.config = config
         if needs_new_weights(old, config):
-            self._prepare_data(self.points)
-            self._build()
-            self.reset()
+            self.set_experiment(config, self.points)
             return True
+        self.config = config
         if not optimizer_matches(self.optimizer, config.optimizer):
             self.optimizer = make_optimizer(config.optimizer, self.network.n_params)
         else:
@@ -158,6 +156,24 @@ class Trainer:
         if self.stop_info and self.stop_info.kind == "early_stopping" and not config.early_stopping.enabled:
             self.stop_info = None
         return False
+
+    def set_experiment(self, config: ExperimentConfig, points: PointSet) -> None:
+        """New settings and new points at once (a loaded file, a change of problem): rebuild and reset.
+
+        All or nothing: if the points do not suit the settings (real values for a classifier, say) the
+        error is raised and the trainer keeps its previous settings, points and weights.
+        """
+        config = config.copy()
+        old_config, old_points = self.config, self.points
+        self.config = config
+        try:
+            self._prepare_data(points)
+        except Exception:
+            self.config = old_config
+            self._prepare_data(old_points)
+            raise
+        self._build()
+        self.reset()
 
     def set_points(self, points: PointSet) -> bool:
         """Train on new points from the next step on. Returns True if the output layer changed (reset)."""

@@ -51,10 +51,25 @@ def serve(conn, parent_pid: int) -> None:
 
 
 def _coalesce(commands: list) -> list:
-    """Keep only the last SetPoints/SetView of a burst (a drag sends one per mouse move)."""
-    last = {}
+    """Drop what a later command of the burst overrides (a drag sends one SetPoints per mouse move).
+
+    A SetPoints is dropped only if another follows before any settings change, so points are never
+    moved across the settings they were sent with; only the last SetView counts.
+    """
+    keep = []
     for i, cmd in enumerate(commands):
-        if isinstance(cmd, (m.SetPoints, m.SetView)):
-            last[type(cmd)] = i
-    return [c for i, c in enumerate(commands)
-            if not isinstance(c, (m.SetPoints, m.SetView)) or last[type(c)] == i]
+        if isinstance(cmd, m.SetView) and any(isinstance(c, m.SetView) for c in commands[i + 1:]):
+            continue
+        if isinstance(cmd, m.SetPoints) and _superseded(commands, i):
+            continue
+        keep.append(cmd)
+    return keep
+
+
+def _superseded(commands: list, i: int) -> bool:
+    for c in commands[i + 1:]:
+        if isinstance(c, (m.SetConfig, m.SetExperiment)):
+            return False
+        if isinstance(c, m.SetPoints):
+            return True
+    return False

@@ -16,7 +16,7 @@ from ..data.points import PointSet
 from ..engine.config import ExperimentConfig
 from ..engine.history import History
 from ..engine.trainer import Trainer
-from ..errors import NnvizError
+from ..errors import DataError, NnvizError
 from . import messages as m
 
 
@@ -32,6 +32,7 @@ class TrainingSession:
         self.generation = 0
         self.points_version = 0
         self.dirty = True
+        self._pending_config: ExperimentConfig | None = None
         self._history_seen = self.trainer.history
         self._sent_epoch = 0   # rows are sent by epoch, so a compacting history never repeats or skips one
         self._outbox: list = []
@@ -54,9 +55,25 @@ class TrainingSession:
     def _handle(self, cmd) -> None:
         t = self.trainer
         if isinstance(cmd, m.SetConfig):
-            t.set_config(cmd.config)
+            try:
+                t.set_config(cmd.config)
+                self._pending_config = None
+            except DataError as exc:
+                # e.g. classification asked for while the points carry real values: keep the request and
+                # apply it with the next points (the trainer itself kept its old, consistent state)
+                self._pending_config = cmd.config
+                raise DataError(f"{exc}. The new settings apply as soon as the points suit them "
+                                "(Regenerate in the Data panel).") from None
         elif isinstance(cmd, m.SetPoints):
-            t.set_points(cmd.points)
+            if self._pending_config is not None:
+                t.set_experiment(self._pending_config, cmd.points)
+                self._pending_config = None
+            else:
+                t.set_points(cmd.points)
+            self.points_version = cmd.version
+        elif isinstance(cmd, m.SetExperiment):
+            t.set_experiment(cmd.config, cmd.points)
+            self._pending_config = None
             self.points_version = cmd.version
         elif isinstance(cmd, m.Play):
             t.resume()
@@ -81,20 +98,20 @@ class TrainingSession:
         elif isinstance(cmd, m.LoadState):
             self._load_state(cmd)
         elif isinstance(cmd, m.RequestState):
-            self._outbox.append(m.StateReply(cmd.token, t.config.copy(), t.weights(), t.epoch))
+            self._outbox.append(m.StateReply(cmd.token, t.config.copy(), t.weights(), t.epoch,
+                                             t.history.to_dict() if len(t.history) else None))
         else:
             raise ValueError(f"unknown command {type(cmd).__name__}")
 
     def _load_state(self, cmd: m.LoadState) -> None:
         t = self.trainer
+        hist = History.from_dict(cmd.history) if cmd.history is not None else None   # checks first
         t.reset()
         if cmd.weights is not None:
             t.network.set_weights(cmd.weights)
-        if cmd.history is not None:
-            hist = History.from_dict(cmd.history)
-            if hist.n_layers == t.network.n_layers:
-                t.history = hist
-                t.epoch = int(hist.last("epoch")) if len(hist) else 0
+        if hist is not None and hist.n_layers == t.network.n_layers:
+            t.history = hist
+            t.epoch = int(hist.last("epoch")) if len(hist) else 0
         t._reset_best()
 
     def _reanchor(self) -> None:
@@ -105,6 +122,8 @@ class TrainingSession:
             self._history_seen = self.trainer.history
             self.generation += 1
             self._sent_epoch = 0
+            self._rate.clear()   # epochs restarted: old samples would give a negative rate
+            self._reanchor()     # and the speed cap counts from here
 
     def take_outbox(self) -> list:
         out, self._outbox = self._outbox, []
@@ -135,6 +154,7 @@ class TrainingSession:
                 if not t.step_epoch():
                     self.playing = False
                     self.pending_steps = 0
+                    self.dirty = True   # the GUI must hear of the stop even if no epoch ran in this chunk
                     break
                 done += 1
                 if self._clock() - start >= budget:

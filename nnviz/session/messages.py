@@ -23,6 +23,14 @@ class SetPoints:
 
 
 @dataclass
+class SetExperiment:
+    """Settings and points together (loading a file, changing the problem): applied atomically."""
+    config: ExperimentConfig
+    points: PointSet
+    version: int = 0
+
+
+@dataclass
 class Play:
     pass
 
@@ -103,6 +111,7 @@ class StateReply:
     config: ExperimentConfig
     weights: list
     epoch: int
+    history: dict | None = None      # History.to_dict() of the same moment as the weights
 
 
 @dataclass

@@ -42,6 +42,7 @@ def initial_experiment(path: str | None):
 
 
 def run_gui(path: str | None = None) -> int:
+    from PySide6.QtCore import QThread
     from PySide6.QtWidgets import QMessageBox
 
     from .main_window import MainWindow
@@ -55,12 +56,22 @@ def run_gui(path: str | None = None) -> int:
         error = str(exc)
         experiment, path = initial_experiment(None), None
 
+    window = MainWindow(ProcessSessionClient(), experiment=experiment, path=path)
+    showing = []
+
     def excepthook(kind, value, tb):  # a bug in a slot: report it, keep the window and the user's work
         traceback.print_exception(kind, value, tb)
-        QMessageBox.critical(None, "nnviz: internal error", f"{kind.__name__}: {value}\n\n"
-                             "Your points and settings are still there; please save your work.")
+        if showing or QThread.currentThread() is not app.thread():
+            return   # one dialog at a time, and only from the GUI thread
+        showing.append(True)
+        try:
+            window.pause()   # a bug in a per-frame slot would otherwise repeat with every frame
+            QMessageBox.critical(window, "nnviz: internal error", f"{kind.__name__}: {value}\n\n"
+                                 "Training is paused. Your points and settings are still there; "
+                                 "please save your work.")
+        finally:
+            showing.clear()
     sys.excepthook = excepthook
-    window = MainWindow(ProcessSessionClient(), experiment=experiment, path=path)
     window.show()
     if error:
         window._error("Cannot open the file", error)

@@ -9,7 +9,7 @@ import os
 import time
 from collections import deque
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTextBrowser, QVBoxLayout, QWidget,
@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self._frame_times: deque = deque(maxlen=60)
         self._plot_refreshed: dict = {}
         self._loading = False
+        self._saved_epoch = 0
         self._status_shown = 0.0
         self._best_label = "best test"
         self._view_timer = QTimer(self, singleShot=True, interval=30, timeout=self._send_view)
@@ -86,7 +87,7 @@ class MainWindow(QMainWindow):
         self.points_model.changed.connect(self._on_points_changed)
         self.config_model.changed.connect(self._on_config_changed)
         self.config_model.invalid.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
-        self.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
+        self.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(self.is_modified()))
         self.canvas.view_box.sigRangeChanged.connect(lambda *_: self._view_timer.start())
         self.canvas.status_message.connect(self._coords_label.setText)
         self._attach_client(client)
@@ -183,6 +184,8 @@ class MainWindow(QMainWindow):
                            "Start over from the same initial weights; the points stay (R).")
         self.act_redraw = A("New weights", self.redraw_weights, "Shift+R",
                             "Start over from freshly drawn random weights (a new seed) (Shift+R).")
+        self.act_restart = A("Restart training process", self.restart_session, None,
+                             "Start a new training process with the current points and settings.")
         self.act_fit = A("Fit view", self.canvas.fit_view, "F", "Zoom to show all points (F).")
         self.act_discretize = A("Discretize", self.canvas.set_discretize, "D",
                                 "Show the boundary as hard class regions instead of a smooth colour field (D).",
@@ -234,6 +237,8 @@ class MainWindow(QMainWindow):
         t = mb.addMenu("&Training")
         for a in (self.act_play, self.act_step, self.act_reset, self.act_redraw):
             t.addAction(a)
+        t.addSeparator()
+        t.addAction(self.act_restart)
         v = mb.addMenu("&View")
         for a in (self.act_fit, self.act_discretize, self.act_misclassified):
             v.addAction(a)
@@ -311,11 +316,13 @@ class MainWindow(QMainWindow):
 
     def _on_points_changed(self, points: PointSet) -> None:
         self._points_version += 1
-        self.client.send(m.SetPoints(points, self._points_version))
+        if not self._loading:   # a load sends settings and points together
+            self.client.send(m.SetPoints(points, self._points_version))
         self._update_points_label()
 
     def _on_config_changed(self, config: ExperimentConfig, needs_reset: bool) -> None:
-        self.client.send(m.SetConfig(config))
+        if not self._loading:
+            self.client.send(m.SetConfig(config))
         self._best_label = "best " + config.early_stopping.monitor.split("_")[0]
         if needs_reset and not self._loading:
             self.statusBar().showMessage("The architecture changed: training restarts from new weights.", 4000)
@@ -332,6 +339,7 @@ class MainWindow(QMainWindow):
 
     def _show_snapshot(self, snap: m.Snapshot) -> None:
         self.last_snapshot = snap
+        self.setWindowModified(self.is_modified())
         if snap.generation != self._generation:
             self._generation = snap.generation
             self.history = History(snap.n_layers)
@@ -489,7 +497,10 @@ class MainWindow(QMainWindow):
             self._loading = False
         self.undo_stack.clear()
         self.undo_stack.setClean()
+        self.client.send(m.SetExperiment(exp.config, exp.points, self._points_version))
         self.client.send(m.LoadState(exp.weights, exp.history.to_dict() if exp.history is not None else None))
+        # training beyond the loaded epoch is unsaved work
+        self._saved_epoch = int(exp.history.last("epoch")) if exp.history is not None and len(exp.history) else 0
         self.experiment_name = exp.name
         self.description = exp.description
         self.path = path
@@ -532,13 +543,20 @@ class MainWindow(QMainWindow):
                                         description="Draw points with the Add or Brush tool, then press Play."))
 
     def current_experiment(self) -> Experiment | None:
-        """The experiment as it is now, weights included (asks the training process for them)."""
+        """The experiment as it is now, with the weights and metric history of one same moment.
+
+        Asks the training process for them; without one (it died) the points and settings alone.
+        """
+        exp = Experiment(self.config_model.config, self.points_model.points, name=self.experiment_name,
+                         description=self.description)
+        if not self.client.alive:
+            return exp
         reply = self.client.request_state()
         if reply is None:
             return None
-        return Experiment(self.config_model.config, self.points_model.points, name=self.experiment_name,
-                          description=self.description, weights=reply.weights,
-                          history=self.history if len(self.history) else None)
+        exp.weights = reply.weights
+        exp.history = History.from_dict(reply.history) if reply.history is not None else None
+        return exp
 
     def save_to(self, path: str) -> bool:
         exp = self.current_experiment()
@@ -551,6 +569,13 @@ class MainWindow(QMainWindow):
         except (NnvizError, OSError) as exc:
             self._error("Cannot save", str(exc))
             return False
+        if exp.weights is None and len(self.history):
+            self.statusBar().showMessage("Saved points and settings; the weights were lost with the training "
+                                         "process.", 8000)
+        if exp.history is not None and len(exp.history):
+            self._saved_epoch = int(exp.history.last("epoch"))   # the epoch of the saved weights
+        else:
+            self._saved_epoch = self.last_snapshot.epoch if self.last_snapshot else 0
         self.path = path
         self.undo_stack.setClean()
         self._add_recent(path)
@@ -625,9 +650,20 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Wrote {path}", 4000)
 
+    def is_modified(self) -> bool:
+        """Unsaved edits, or training since the last save or load (hours of it can be at stake)."""
+        trained = self.last_snapshot is not None and self.last_snapshot.epoch != self._saved_epoch
+        return not self.undo_stack.isClean() or trained
+
+    def forget_unsaved(self) -> None:
+        """Treat the current state as saved (closing a throw-away window: screenshots, tests)."""
+        self.undo_stack.setClean()
+        self._saved_epoch = self.last_snapshot.epoch if self.last_snapshot else 0
+        self.setWindowModified(False)
+
     def maybe_save(self) -> bool:
-        """Ask about unsaved edits. False means the user cancelled."""
-        if self.undo_stack.isClean():
+        """Ask about unsaved work. False means the user cancelled."""
+        if not self.is_modified():
             return True
         answer = QMessageBox.question(
             self, "Unsaved changes", f"Save the changes to {self.experiment_name}?",
@@ -637,13 +673,14 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.Discard
 
     def _error(self, title: str, message: str) -> None:
-        self.banner.show_message(f"{title}: {message}", "error")
+        restart = "Restart training" if self._banner_action is not None else None   # keep that way out
+        self.banner.show_message(f"{title}: {message}", "error", action=restart)
         self.statusBar().showMessage(f"{title}: {message}", 8000)
 
     def _update_title(self) -> None:
         name = os.path.basename(self.path) if self.path else self.experiment_name
         self.setWindowTitle(f"{name}[*] — nnviz")
-        self.setWindowModified(not self.undo_stack.isClean())
+        self.setWindowModified(self.is_modified())
 
     def _suggest_path(self, suffix: str) -> str:
         base = os.path.splitext(self.path)[0] if self.path else os.path.join(
@@ -651,14 +688,17 @@ class MainWindow(QMainWindow):
         return base + suffix
 
     def _last_dir(self) -> str:
-        return str(self.settings.value("last_dir", os.path.expanduser("~")))
+        value = self.settings.value("last_dir", "")
+        return value if isinstance(value, str) and os.path.isdir(value) else os.path.expanduser("~")
 
     # -- recent files and settings -----------------------------------------------------------------------
     def _recent(self) -> list[str]:
         value = self.settings.value("recent_files", [])
         if isinstance(value, str):
             value = [value]
-        return [v for v in (value or []) if isinstance(v, str)]
+        if not isinstance(value, (list, tuple)):
+            return []
+        return [v for v in value if isinstance(v, str)]
 
     def _add_recent(self, path: str) -> None:
         path = os.path.abspath(path)
@@ -679,10 +719,11 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         s = self.settings
         geometry, state = s.value("window/geometry"), s.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        # a hand-edited or foreign settings file must never stop the window from opening
+        if isinstance(geometry, (QByteArray, bytes)):
+            self.restoreGeometry(QByteArray(geometry))
+        if isinstance(state, (QByteArray, bytes)):
+            self.restoreState(QByteArray(state))
         speed = s.value("training/speed", 0)
         index = self.speed_combo.findData(int(speed) if str(speed).isdigit() else 0)
         self.speed_combo.setCurrentIndex(max(0, index))

@@ -44,7 +44,7 @@ def take_screenshot(experiment: str | None, epochs: int, out: str, size: tuple[i
         for _ in range(3):
             app.processEvents()
         ok = window.grab().save(out)
-        window.undo_stack.setClean()
+        window.forget_unsaved()
         window.close()
         QApplication.processEvents()
     if not ok:

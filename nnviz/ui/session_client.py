@@ -28,6 +28,10 @@ class SessionClient(QObject):
 
     _tokens = itertools.count(1)
 
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._replies: dict[int, m.StateReply] = {}
+
     def send(self, cmd) -> None:
         raise NotImplementedError
 
@@ -40,24 +44,26 @@ class SessionClient(QObject):
         elif isinstance(msg, m.SessionError):
             self.error.emit(msg.message, msg.detail)
         elif isinstance(msg, m.StateReply):
-            self._last_reply = msg
+            self._replies[msg.token] = msg
             self.state_reply.emit(msg)
 
     def request_state(self, timeout: float = 3.0) -> m.StateReply | None:
         """Ask for the current weights and config and wait (processing events) for the answer."""
         token = next(self._tokens)
-        self._last_reply = None
         self.send(m.RequestState(token))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            reply = self._last_reply
-            if reply is not None and reply.token == token:
+            reply = self._replies.pop(token, None)
+            if reply is not None:
                 return reply
+            if not self.alive:
+                return None
             self._wait_a_little()
         return None
 
     def _wait_a_little(self) -> None:
-        QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
+        # the reply arrives as a queued signal; user input waits, so nothing can change what is saved
+        QCoreApplication.processEvents(QEventLoop.ExcludeUserInputEvents, 20)
 
     def shutdown(self) -> None:
         pass
@@ -83,7 +89,7 @@ class _PipeReader(QObject):
             try:
                 if self._conn.poll(0.05):
                     self.received.emit(self._conn.recv())
-            except (EOFError, OSError):
+            except Exception:   # EOF, a broken pipe, a message that cannot be read: the session is gone
                 if self.running:
                     self.closed.emit()
                 return
@@ -143,6 +149,9 @@ class ProcessSessionClient(SessionClient):
     def _on_closed(self) -> None:
         if self._closing:
             return
+        if self._proc is not None and self._proc.is_alive():   # the pipe broke but the child lives: end it
+            self._proc.kill()
+            self._proc.join(1.0)
         code = self._proc.exitcode if self._proc is not None else None
         self._stop_reader()
         self._watchdog.stop()
