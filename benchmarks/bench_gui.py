@@ -90,7 +90,10 @@ def run(app, exp: Experiment, seconds: float, fit_target: float | None = None) -
     window.play()
     last_tick[0] = time.perf_counter()
     probe.start()
-    QTimer.singleShot(int(seconds * 1000), app.quit)
+    def stop():
+        window.forget_unsaved()   # Qt 6's quit() closes windows: no "save changes?" question here
+        app.quit()
+    QTimer.singleShot(int(seconds * 1000), stop)
     app.exec()   # the real event loop, as in the app
     probe.stop()
     window.pause()
