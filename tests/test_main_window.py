@@ -295,3 +295,13 @@ def test_after_the_child_dies_save_keeps_points_and_restart_stays_offered(qtbot,
     assert saved.points == w.points_model.points and saved.weights is None
     w.open_path(str(tmp_path / "missing.nnviz"))            # another error must not hide the way out
     assert w.banner.action_button.isVisible() and w.act_restart.isEnabled()
+
+
+def test_a_snapshot_sent_before_pause_does_not_undo_it(window):
+    window.act_play.trigger()
+    window.client.pump()                    # a frame from while playing...
+    in_flight = window.client.session.snapshot()
+    window.act_play.trigger()               # ...the user pauses...
+    assert window.act_play.text() == "Play"
+    window._show_snapshot(in_flight)        # ...and the older frame arrives afterwards
+    assert window.act_play.text() == "Play"

@@ -31,6 +31,7 @@ class TrainingSession:
         self.view: m.SetView | None = None
         self.generation = 0
         self.points_version = 0
+        self.transport_seq = 0
         self.dirty = True
         self._pending_config: ExperimentConfig | None = None
         self._history_seen = self.trainer.history
@@ -76,13 +77,16 @@ class TrainingSession:
             self._pending_config = None
             self.points_version = cmd.version
         elif isinstance(cmd, m.Play):
+            self.transport_seq = cmd.seq
             t.resume()
             self.playing = True
             self._reanchor()
         elif isinstance(cmd, m.Pause):
+            self.transport_seq = cmd.seq
             self.playing = False
             self.pending_steps = 0
         elif isinstance(cmd, m.Step):
+            self.transport_seq = cmd.seq
             t.resume()
             self.playing = False
             self.pending_steps += max(1, int(cmd.epochs))
@@ -200,4 +204,5 @@ class TrainingSession:
             points_version=self.points_version, predictions=predictions, best_epoch=t.best_epoch,
             stop_message=t.stop_info.message if t.stop_info else "",
             stop_kind=t.stop_info.kind if t.stop_info else "", notice=t.notice, dropout_keep=keep,
-            epochs_per_second=self.epochs_per_second(), seed=t.config.architecture.seed)
+            epochs_per_second=self.epochs_per_second(), seed=t.config.architecture.seed,
+            transport_seq=self.transport_seq)

@@ -32,17 +32,18 @@ class SetExperiment:
 
 @dataclass
 class Play:
-    pass
+    seq: int = 0                     # transport commands are numbered; snapshots say which they follow
 
 
 @dataclass
 class Pause:
-    pass
+    seq: int = 0
 
 
 @dataclass
 class Step:
     epochs: int = 1
+    seq: int = 0
 
 
 @dataclass
@@ -103,6 +104,7 @@ class Snapshot:
     dropout_keep: list = field(default_factory=list)   # per hidden layer: bool (units,) of the last step
     epochs_per_second: float = 0.0
     seed: int = 0
+    transport_seq: int = 0           # the last Play/Pause/Step handled before this snapshot
 
 
 @dataclass

@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self._plot_refreshed: dict = {}
         self._loading = False
         self._saved_epoch = 0
+        self._transport_seq = 0
         self._status_shown = 0.0
         self._best_label = "best test"
         self._view_timer = QTimer(self, singleShot=True, interval=30, timeout=self._send_view)
@@ -354,7 +355,8 @@ class MainWindow(QMainWindow):
             self.canvas.set_boundary(snap.boundary, snap.extent, snap.mode)
         if snap.points_version == self._points_version:
             self.canvas.set_predictions(snap.predictions)
-        self._set_playing(snap.playing)
+        if snap.transport_seq == self._transport_seq:   # older snapshots predate the last Play/Pause
+            self._set_playing(snap.playing)
         if snap.stop_message and snap.stop_message != self._shown_stop:
             kind = "error" if snap.stop_kind == "diverged" else "info"
             self.banner.show_message(snap.stop_message, kind)
@@ -426,6 +428,7 @@ class MainWindow(QMainWindow):
             pass
         old.shutdown()
         self._generation = -1
+        self._transport_seq = 0   # the new process numbers transport commands afresh
         self._attach_client(type(old)(self))
 
     # -- transport ---------------------------------------------------------------------------------------
@@ -439,16 +442,20 @@ class MainWindow(QMainWindow):
         else:
             self.play()
 
+    def _next_seq(self) -> int:
+        self._transport_seq += 1
+        return self._transport_seq
+
     def play(self) -> None:
-        self.client.send(m.Play())
+        self.client.send(m.Play(self._next_seq()))
         self._set_playing(True)
 
     def pause(self) -> None:
-        self.client.send(m.Pause())
+        self.client.send(m.Pause(self._next_seq()))
         self._set_playing(False)
 
     def step(self) -> None:
-        self.client.send(m.Step(1))
+        self.client.send(m.Step(1, self._next_seq()))
         self._set_playing(False)
 
     def reset_weights(self) -> None:
