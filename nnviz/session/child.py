@@ -15,6 +15,7 @@ from .core import TrainingSession
 
 MAX_FPS = 40.0
 CHUNK_SECONDS = 0.004
+SNAPSHOT_SHARE = 0.25
 IDLE_POLL_SECONDS = 0.05
 
 
@@ -24,6 +25,7 @@ def serve(conn, parent_pid: int) -> None:
     session = TrainingSession()
     ready = True
     last_sent = 0.0
+    interval = 1.0 / MAX_FPS
     try:
         while os.getppid() == parent_pid:   # reparented: the GUI died, so do we
             timeout = 0.0 if session.busy else IDLE_POLL_SECONDS
@@ -42,10 +44,15 @@ def serve(conn, parent_pid: int) -> None:
                 conn.send(reply)
             session.work(CHUNK_SECONDS)
             now = time.perf_counter()
-            if ready and session.dirty and now - last_sent >= 1.0 / MAX_FPS:
-                conn.send(session.snapshot())
+            if ready and session.dirty and now - last_sent >= interval:
+                snapshot = session.snapshot()
+                cost = time.perf_counter() - now
+                conn.send(snapshot)
                 ready = False
                 last_sent = now
+                # a big network's boundary image can take longer than a frame: then frames come less
+                # often, so that drawing never takes more than a quarter of the training process's time
+                interval = max(1.0 / MAX_FPS, cost / SNAPSHOT_SHARE)
     except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         return   # the GUI closed the pipe
 
