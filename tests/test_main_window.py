@@ -305,3 +305,20 @@ def test_a_snapshot_sent_before_pause_does_not_undo_it(window):
     assert window.act_play.text() == "Play"
     window._show_snapshot(in_flight)        # ...and the older frame arrives afterwards
     assert window.act_play.text() == "Play"
+
+
+def test_keyboard_shortcuts_drive_the_transport_and_tools(window, qtbot):
+    from PySide6.QtCore import Qt
+    window.activateWindow()
+    window.canvas.plot_widget.setFocus()
+    qtbot.keyClick(window.canvas.plot_widget, Qt.Key_Space)
+    assert window.client.session.playing
+    qtbot.keyClick(window.canvas.plot_widget, Qt.Key_Space)
+    assert not window.client.session.playing
+    qtbot.keyClick(window.canvas.plot_widget, Qt.Key_S)
+    window.client.pump()
+    assert window.client.session.trainer.epoch == 1
+    qtbot.keyClick(window.canvas.plot_widget, Qt.Key_B)
+    qtbot.waitUntil(lambda: window.canvas.tool == "brush", timeout=2000)   # a button shortcut animates a click
+    qtbot.keyClick(window.canvas.plot_widget, Qt.Key_D)
+    assert window.act_discretize.isChecked()
