@@ -314,6 +314,7 @@ class _MetricPlot(QWidget):
         self.plot_widget = pg.PlotWidget(background=self._bg,
                                          axisItems={"left": _Axis("left"), "bottom": _EpochAxis("bottom")})
         layout.addWidget(self.plot_widget, 1)
+        self.plot_widget.setMinimumHeight(150)   # room for axes, curves and a two-row legend in a small dock
         self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
         self.view_box: pg.ViewBox = self.plot_item.getViewBox()
         self._style_axes()
