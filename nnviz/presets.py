@@ -7,7 +7,7 @@ arguments (``nnviz train spiral``); the app opens with :data:`DEFAULT_PRESET`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .data.generators import generate
@@ -23,6 +23,7 @@ class Preset:
     lesson: str                        # 1-3 sentences: what to watch and what to try
     build: Callable[[], Experiment]    # a fresh experiment on every call
     epochs: int                        # a sensible default run length for `nnviz train`
+    data: dict = field(default_factory=dict)   # the generator's arguments (shown in the Data panel)
 
 
 def _config(**sections: dict[str, Any]) -> ExperimentConfig:
@@ -40,7 +41,7 @@ def _preset(name: str, title: str, lesson: str, epochs: int, data: dict[str, Any
             **config: dict[str, Any]) -> Preset:
     def build() -> Experiment:
         return Experiment(config=_config(**config), points=generate(**data), name=title, description=lesson)
-    return Preset(name, title, lesson, build, epochs)
+    return Preset(name, title, lesson, build, epochs, dict(data))
 
 
 # The overfitting family shares one setup: 80 noisy circle points, half of them for training, and a

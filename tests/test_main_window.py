@@ -322,3 +322,9 @@ def test_keyboard_shortcuts_drive_the_transport_and_tools(window, qtbot):
     qtbot.waitUntil(lambda: window.canvas.tool == "brush", timeout=2000)   # a button shortcut animates a click
     qtbot.keyClick(window.canvas.plot_widget, Qt.Key_D)
     assert window.act_discretize.isChecked()
+
+
+def test_opening_a_lesson_shows_how_its_points_were_made(window):
+    window.open_preset("spiral")
+    assert window.data_panel.kind() == "spiral" and window.data_panel.count() == 500
+    assert len(window.points_model.points) == 500 and window.experiment_name.startswith("Spiral")

@@ -57,6 +57,9 @@ def run_gui(path: str | None = None) -> int:
         experiment, path = initial_experiment(None), None
 
     window = MainWindow(ProcessSessionClient(), experiment=experiment, path=path)
+    if path is None:
+        from ..presets import DEFAULT_PRESET, get_preset
+        window.show_generator_settings(get_preset(DEFAULT_PRESET).data)
     showing = []
 
     def excepthook(kind, value, tb):  # a bug in a slot: report it, keep the window and the user's work

@@ -542,6 +542,13 @@ class MainWindow(QMainWindow):
             return
         preset = get_preset(name)
         self.load_experiment(preset.build(), None)
+        self.show_generator_settings(preset.data)
+
+    def show_generator_settings(self, data: dict) -> None:
+        """Show how a lesson's points were made, so Regenerate makes more of the same kind."""
+        if data.get("kind"):
+            self.data_panel.set_generator_settings(data["kind"], data.get("n", 200), data.get("noise", 0.0),
+                                                   data.get("train_fraction", 0.5), data.get("seed", 0))
 
     def new_experiment(self) -> None:
         if not self.maybe_save():

@@ -23,9 +23,10 @@ def take_screenshot(experiment: str | None, epochs: int, out: str, size: tuple[i
     if not (320 <= w <= 8000 and 240 <= h <= 8000):
         raise NnvizError("--size must be between 320x240 and 8000x8000")
     app = make_app()
+    preset = None
     if experiment and not os.path.exists(experiment):
-        exp = get_preset(experiment).build()
-        path = None
+        preset = get_preset(experiment)
+        exp, path = preset.build(), None
     else:
         exp, path = initial_experiment(experiment), experiment
     with tempfile.TemporaryDirectory() as tmp:
@@ -33,6 +34,8 @@ def take_screenshot(experiment: str | None, epochs: int, out: str, size: tuple[i
         settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.IniFormat)
         client = InProcessSessionClient()   # deterministic: exactly N epochs, then one frame
         window = MainWindow(client, settings=settings, experiment=exp, path=path)
+        if preset is not None:
+            window.show_generator_settings(preset.data)
         window.resize(w, h)
         window.show()
         app.processEvents()
