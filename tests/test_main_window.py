@@ -170,6 +170,7 @@ def test_child_process_trains_while_points_are_edited_and_closes_cleanly(qtbot, 
     w = MainWindow(client, settings=settings, experiment=experiment())
     qtbot.addWidget(w, before_close_func=_discard_changes)
     w.show()
+    w.act_misclassified.setChecked(True)      # the session classifies the points only when asked
     w.act_play.trigger()
     qtbot.waitUntil(lambda: w.last_snapshot is not None and w.last_snapshot.epoch > 30, timeout=20000)
     for i in range(20):   # edits while training: a drag's worth of moves and some additions

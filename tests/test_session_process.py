@@ -149,3 +149,12 @@ def test_classification_settings_wait_for_suitable_points():
     s.handle(m.SetPoints(pts, 2))                        # class points arrive: the waiting settings apply
     assert s.trainer.config.problem == "classification" and s.trainer.head == "binary"
     assert not s.take_outbox()
+
+
+def test_points_are_classified_only_while_mistakes_are_shown():
+    s = TrainingSession()
+    s.handle(m.SetPoints(circle(), 1))
+    s.handle(m.SetView((-6, 6, -6, 6), 20, 20, predictions=False))
+    assert s.snapshot().predictions is None
+    s.handle(m.SetView((-6, 6, -6, 6), 20, 20, predictions=True))
+    assert len(s.snapshot().predictions) == len(circle())

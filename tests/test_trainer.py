@@ -205,3 +205,21 @@ def test_config_rejects_nonsense_with_the_field_named():
         with pytest.raises(ConfigError) as info:
             ExperimentConfig.from_dict(doc)
         assert field in str(info.value) and len(str(info.value)) < 200
+
+
+def test_an_interrupted_epoch_is_undone_exactly(monkeypatch):
+    import nnviz.engine.trainer as trainer_module
+    monkeypatch.setattr(trainer_module, "INTERRUPT_CHECK_SECONDS", 0.0)   # check at every step
+    c = cfg(optimizer__name="adam", optimizer__batch_size=10, regularization__dropout=0.2,
+            architecture__hidden_layers=[8, 8])
+    plain, cut = Trainer(c, circle()), Trainer(c, circle())
+    plain.train(3)
+    cut.step_epoch()
+    calls = []
+    cut._last_epoch_seconds = 1.0                                            # a "long" epoch
+    assert cut.step_epoch(interrupt=lambda: calls.append(1) or len(calls) > 3) is False
+    assert cut.stop_info is None and cut.epoch == 1 and len(calls) == 4      # cut after 3 steps
+    cut.step_epoch()
+    cut.step_epoch()
+    np.testing.assert_array_equal(cut.network.params, plain.network.params)
+    np.testing.assert_array_equal(cut.history["train_loss"], plain.history["train_loss"])

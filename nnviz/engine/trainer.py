@@ -7,7 +7,9 @@ running weights; architecture changes rebuild and reset.
 """
 from __future__ import annotations
 
+import copy
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +31,9 @@ ROLE_KEYS = {TRAIN: "train", TEST: "test", VALIDATION: "validation"}
 # epoch's gradient statistics come from a few whole-matrix operations at the end; above it, each step
 # accumulates them (the matrix would no longer fit in the cache).
 DEFERRED_STATS_LIMIT = 1 << 16
+# Epochs longer than this can be interrupted (and undone) between steps, checked this often.
+INTERRUPTIBLE_EPOCH_SECONDS = 0.02
+INTERRUPT_CHECK_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,7 @@ class Trainer:
         self.schedule = Schedule(self.config.schedule)
         self.history = History(self.network.n_layers)
         self.epoch = 0
+        self._last_epoch_seconds = math.inf   # unknown: the first epoch is interruptible
         self.stop_info = None
         self.notice = ""
         self.last_dropout_masks = []
@@ -203,10 +209,17 @@ class Trainer:
             done += 1
         return done
 
-    def step_epoch(self) -> bool:
-        """One pass over the training points. Returns False (and sets ``stop_info``) if it cannot run."""
+    def step_epoch(self, interrupt=None) -> bool:
+        """One pass over the training points. Returns False (and sets ``stop_info``) if it cannot run.
+
+        ``interrupt``, if given, is called every ~20 ms during a long epoch; if it returns True the epoch
+        is undone (weights, optimiser and random state as before it) and False is returned with no
+        ``stop_info``: a pause or a new setting need not wait for a huge epoch to end, and the run stays
+        exactly reproducible.
+        """
         if self.stop_info is not None:
             return False
+        started = time.perf_counter()
         F, y = self._sets[TRAIN]
         n = len(F)
         if n == 0:
@@ -234,6 +247,10 @@ class Trainer:
             acc_sq.fill(0.0)
             acc_abs.fill(0.0)
         self._prev_params[:] = params
+        undo = None
+        if interrupt is not None and self._last_epoch_seconds > INTERRUPTIBLE_EPOCH_SECONDS:
+            undo = (copy.deepcopy(self._rng.bit_generator.state), copy.deepcopy(self.optimizer))
+        checked = started
         if bs < n:
             # shuffle once per epoch into reused buffers; each batch is then a contiguous slice
             F, y = self._shuffle(F, y, self._rng.permutation(n))
@@ -244,6 +261,12 @@ class Trainer:
         multiply, absolute = np.multiply, np.abs
         with np.errstate(all="ignore"):
             for k in range(steps):
+                if undo is not None and time.perf_counter() - checked >= INTERRUPT_CHECK_SECONDS:
+                    checked = time.perf_counter()
+                    if interrupt():
+                        params[:] = self._prev_params
+                        self._rng.bit_generator.state, self.optimizer = undo
+                        return False
                 start = k * bs
                 masks.clear()
                 if reuse is None:
@@ -273,6 +296,7 @@ class Trainer:
                 self._gradient_sums(rows)
             layers = self._layer_stats(steps)
         record["learning_rate"] = lr
+        self._last_epoch_seconds = time.perf_counter() - started
         self.history.append(record, layers)
         self.schedule.observe(record["train_loss"] + record["penalty"])
         self._track_best(record)

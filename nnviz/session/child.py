@@ -26,25 +26,36 @@ def serve(conn, parent_pid: int) -> None:
     ready = True
     last_sent = 0.0
     interval = 1.0 / MAX_FPS
+    pending: list = []
+
+    def receive() -> None:
+        nonlocal ready
+        while conn.poll():
+            cmd = conn.recv()
+            if isinstance(cmd, m.Ack):
+                ready = True
+            else:
+                pending.append(cmd)
+
+    def interrupted() -> bool:   # polled during long epochs: a command cuts them short
+        receive()
+        return bool(pending)
+
     try:
         while os.getppid() == parent_pid:   # reparented: the GUI died, so do we
-            timeout = 0.0 if session.busy else IDLE_POLL_SECONDS
-            if conn.poll(timeout):
-                commands = []
-                while conn.poll():
-                    commands.append(conn.recv())
-                for cmd in _coalesce(commands):
-                    if isinstance(cmd, m.Shutdown):
-                        return
-                    if isinstance(cmd, m.Ack):
-                        ready = True
-                    else:
-                        session.handle(cmd)
+            if not pending and conn.poll(0.0 if session.busy else IDLE_POLL_SECONDS):
+                receive()
+            commands, pending[:] = _coalesce(pending), []
+            for cmd in commands:
+                if isinstance(cmd, m.Shutdown):
+                    return
+                session.handle(cmd)
             for reply in session.take_outbox():
                 conn.send(reply)
-            session.work(CHUNK_SECONDS)
+            session.work(CHUNK_SECONDS, interrupted)
             now = time.perf_counter()
-            if ready and session.dirty and now - last_sent >= interval:
+            # pacing protects training time; when not training, show the change at once (a pause, an edit)
+            if ready and session.dirty and (now - last_sent >= interval or not session.busy):
                 snapshot = session.snapshot()
                 cost = time.perf_counter() - now
                 conn.send(snapshot)

@@ -138,8 +138,12 @@ class TrainingSession:
     def busy(self) -> bool:
         return (self.playing or self.pending_steps > 0) and self.trainer.stop_info is None
 
-    def work(self, budget: float = 0.005) -> int:
-        """Train for about ``budget`` seconds (at least one epoch if any is due). Returns epochs run."""
+    def work(self, budget: float = 0.005, interrupt=None) -> int:
+        """Train for about ``budget`` seconds (at least one epoch if any is due). Returns epochs run.
+
+        ``interrupt`` (see Trainer.step_epoch) lets a command cut a long epoch short; it is undone and
+        run again after the command.
+        """
         if not self.busy:
             return 0
         t = self.trainer
@@ -147,7 +151,8 @@ class TrainingSession:
         done = 0
         try:
             while True:
-                if self.pending_steps > 0:
+                stepping = self.pending_steps > 0
+                if stepping:
                     self.pending_steps -= 1
                 elif not self.playing:
                     break
@@ -155,7 +160,10 @@ class TrainingSession:
                     t0, e0 = self._anchor
                     if t.epoch - e0 >= (self._clock() - t0) * self.speed:
                         break   # ahead of the speed cap
-                if not t.step_epoch():
+                if not t.step_epoch(interrupt):
+                    if t.stop_info is None:   # interrupted by a command: the epoch is due again
+                        self.pending_steps += stepping
+                        break
                     self.playing = False
                     self.pending_steps = 0
                     self.dirty = True   # the GUI must hear of the stop even if no epoch ran in this chunk
@@ -194,7 +202,7 @@ class TrainingSession:
             extent = v.extent
             boundary = t.boundary(v.extent, v.width, v.height)
         predictions = None
-        if mode != "regression" and len(t.points):
+        if mode != "regression" and len(t.points) and (self.view is None or self.view.predictions):
             predictions = t.predict_class(t.points.xy).astype(np.int8)
         keep = [None if mk is None else mk[0].copy() for mk in t.last_dropout_masks]
         self.dirty = False

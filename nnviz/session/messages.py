@@ -61,6 +61,7 @@ class SetView:
     extent: tuple[float, float, float, float]
     width: int = 100
     height: int = 100
+    predictions: bool = True         # classify every point each frame (for "show mistakes")
 
 
 @dataclass

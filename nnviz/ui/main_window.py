@@ -191,7 +191,7 @@ class MainWindow(QMainWindow):
         self.act_discretize = A("Discretize", self.canvas.set_discretize, "D",
                                 "Show the boundary as hard class regions instead of a smooth colour field (D).",
                                 checkable=True)
-        self.act_misclassified = A("Show mistakes", self.canvas.set_highlight_misclassified, "M",
+        self.act_misclassified = A("Show mistakes", self._show_mistakes, "M",
                                    "Ring the points the network currently gets wrong (M).", checkable=True)
         self.act_undo = self.undo_stack.createUndoAction(self, "Undo")
         self.act_undo.setShortcut(QKeySequence.Undo)
@@ -313,7 +313,12 @@ class MainWindow(QMainWindow):
         h = max(1.0, y1 - y0)
         # about BOUNDARY_RESOLUTION pixels along the longer side, keeping the view's aspect ratio
         scale = BOUNDARY_RESOLUTION / max(w, h)
-        self.client.send(m.SetView((x0, x1, y0, y1), max(8, round(w * scale)), max(8, round(h * scale))))
+        self.client.send(m.SetView((x0, x1, y0, y1), max(8, round(w * scale)), max(8, round(h * scale)),
+                                   predictions=self.act_misclassified.isChecked()))
+
+    def _show_mistakes(self, on: bool) -> None:
+        self.canvas.set_highlight_misclassified(on)
+        self._send_view()   # the session classifies every point only while mistakes are shown
 
     def _on_points_changed(self, points: PointSet) -> None:
         self._points_version += 1
