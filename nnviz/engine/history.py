@@ -105,9 +105,6 @@ class History:
     def last(self, column: str) -> float:
         return float(self._scalars[column][self._n - 1]) if self._n else float("nan")
 
-    def truncate(self, n: int) -> None:
-        self._n = min(self._n, max(0, n))
-
     def rows_after(self, epoch: float) -> int:
         """Index of the first row whose epoch is greater than ``epoch``."""
         return int(np.searchsorted(self._scalars["epoch"][: self._n], epoch, side="right"))

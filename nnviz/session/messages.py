@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -122,5 +121,3 @@ class SessionError:
     message: str
     detail: str = ""
 
-
-Message = Any
