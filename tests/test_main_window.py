@@ -165,6 +165,16 @@ def test_settings_remember_layout_and_toggles(qtbot, settings):
 
 # -- the real child process ----------------------------------------------------------------------------------
 
+def started_process_window(qtbot, settings):
+    """A window whose training runs in a real child process, after its first frame arrived."""
+    client = ProcessSessionClient()
+    w = MainWindow(client, settings=settings, experiment=experiment())
+    qtbot.addWidget(w, before_close_func=_discard_changes)
+    w.show()
+    qtbot.waitUntil(lambda: w.last_snapshot is not None, timeout=20000)
+    return w, client
+
+
 def test_child_process_trains_while_points_are_edited_and_closes_cleanly(qtbot, settings):
     client = ProcessSessionClient()
     w = MainWindow(client, settings=settings, experiment=experiment())
@@ -187,11 +197,7 @@ def test_child_process_trains_while_points_are_edited_and_closes_cleanly(qtbot, 
 
 
 def test_child_death_is_reported_and_restart_recovers(qtbot, settings):
-    client = ProcessSessionClient()
-    w = MainWindow(client, settings=settings, experiment=experiment())
-    qtbot.addWidget(w, before_close_func=_discard_changes)
-    w.show()
-    qtbot.waitUntil(lambda: w.last_snapshot is not None, timeout=20000)
+    w, client = started_process_window(qtbot, settings)
     client._proc.kill()
     qtbot.waitUntil(lambda: w.banner.isVisible() and "stopped unexpectedly" in w.banner.text(), timeout=5000)
     points = w.points_model.points
@@ -283,11 +289,7 @@ def test_training_since_the_last_save_counts_as_unsaved_work(window, tmp_path, m
 
 
 def test_after_the_child_dies_save_keeps_points_and_restart_stays_offered(qtbot, settings, tmp_path):
-    client = ProcessSessionClient()
-    w = MainWindow(client, settings=settings, experiment=experiment())
-    qtbot.addWidget(w, before_close_func=_discard_changes)
-    w.show()
-    qtbot.waitUntil(lambda: w.last_snapshot is not None, timeout=20000)
+    w, client = started_process_window(qtbot, settings)
     client._proc.kill()
     qtbot.waitUntil(lambda: "stopped unexpectedly" in w.banner.text(), timeout=5000)
     path = str(tmp_path / "rescued.nnviz")

@@ -327,11 +327,11 @@ class MainWindow(QMainWindow):
         self._update_points_label()
 
     def _on_config_changed(self, config: ExperimentConfig, needs_reset: bool) -> None:
-        if not self._loading:
-            self.client.send(m.SetConfig(config))
         self._best_label = "best " + config.early_stopping.monitor.split("_")[0]
-        if needs_reset and not self._loading:
-            self.statusBar().showMessage("The architecture changed: training restarts from new weights.", 4000)
+        if not self._loading:   # a load sends settings and points together
+            self.client.send(m.SetConfig(config))
+            if needs_reset:
+                self.statusBar().showMessage("The architecture changed: training restarts from new weights.", 4000)
         self.data_panel.set_problem(config.problem)
 
     def _on_speed_changed(self) -> None:
@@ -519,7 +519,6 @@ class MainWindow(QMainWindow):
         self.lesson_view.setHtml(_lesson_html(exp.name, exp.description))
         self.banner.hide()
         self._shown_stop = ""
-        self.data_panel.set_problem(exp.config.problem)
         self.data_panel.set_generator_settings(self.data_panel.kind(), max(1, len(exp.points)),
                                                self.data_panel.noise_fraction(),
                                                self.data_panel.train_fraction(), self.data_panel.seed())

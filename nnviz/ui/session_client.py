@@ -24,7 +24,6 @@ class SessionClient(QObject):
     snapshot = Signal(object)        # messages.Snapshot
     error = Signal(str, str)         # message, detail
     died = Signal(str)               # the session is gone (child crashed or was killed)
-    state_reply = Signal(object)     # messages.StateReply
 
     _tokens = itertools.count(1)
 
@@ -44,8 +43,7 @@ class SessionClient(QObject):
         elif isinstance(msg, m.SessionError):
             self.error.emit(msg.message, msg.detail)
         elif isinstance(msg, m.StateReply):
-            self._replies[msg.token] = msg
-            self.state_reply.emit(msg)
+            self._replies[msg.token] = msg   # picked up by request_state
 
     def request_state(self, timeout: float = 3.0) -> m.StateReply | None:
         """Ask for the current weights and config and wait (processing events) for the answer."""
