@@ -3,7 +3,8 @@
 Every preset is defined here in code and is deterministic: its points come from a generator seed and
 its initial weights from the config's seed, so a preset always trains the same way. ``build()`` makes
 a fresh :class:`Experiment` each time (the caller may edit it freely). Names are command-line
-arguments (``nnviz train spiral``); the app opens with :data:`DEFAULT_PRESET`.
+arguments (``nnviz train spiral``); the app opens with :data:`DEFAULT_PRESET`. ``speed`` is the
+epochs/s cap a lesson opens with in the window: slow enough to watch its effect form.
 """
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ class Preset:
     build: Callable[[], Experiment]    # a fresh experiment on every call
     epochs: int                        # a sensible default run length for `nnviz train`
     data: dict = field(default_factory=dict)   # the generator's arguments (shown in the Data panel)
+    speed: int = 60                    # epochs/s cap the window opens the lesson with (0 = as fast as possible)
+
+
+#: the window's speed choices (epochs per second, 0 = as fast as possible); every lesson uses one of them
+SPEED_CHOICES = (0, 1, 5, 20, 60, 200, 1000)
 
 
 def _config(**sections: dict[str, Any]) -> ExperimentConfig:
@@ -37,11 +43,11 @@ def _config(**sections: dict[str, Any]) -> ExperimentConfig:
     return ExperimentConfig.from_dict(data, path="preset config")
 
 
-def _preset(name: str, title: str, lesson: str, epochs: int, data: dict[str, Any],
+def _preset(name: str, title: str, lesson: str, epochs: int, data: dict[str, Any], speed: int,
             **config: dict[str, Any]) -> Preset:
     def build() -> Experiment:
         return Experiment(config=_config(**config), points=generate(**data), name=title, description=lesson)
-    return Preset(name, title, lesson, build, epochs, dict(data))
+    return Preset(name, title, lesson, build, epochs, dict(data), speed)
 
 
 # The overfitting family shares one setup: 80 noisy circle points, half of them for training, and a
@@ -53,44 +59,44 @@ _FAST_FULL_BATCH = dict(name="adam", learning_rate=0.01, batch_size=0)
 _ALL_PRESETS = (
     _preset(
         "circle", "Circle (Playground default)",
-        "TensorFlow Playground's opening experiment: a red disc inside a blue ring, learned by two hidden "
+        "TensorFlow Playground's opening experiment: an orange disc inside a blue ring, learned by two hidden "
         "layers of 4 and 2 tanh neurons from x1 and x2 alone. Watch the boundary close into a loop; then try "
         "removing the second layer, or giving the network x1² and x2².",
-        300, dict(kind="circle", n=500, noise=0.0, train_fraction=0.5, seed=0)),
+        300, dict(kind="circle", n=500, noise=0.0, train_fraction=0.5, seed=0), 60),
     _preset(
         "spiral", "Spiral (deep network)",
         "Two interleaved spirals need a deep network: six layers of eight tanh neurons. With x1 and x2 alone "
         "this net does get there, but only after many hundreds of epochs and with sudden loss spikes at this "
         "learning rate, so the preset also feeds it sin x1 and sin x2. Remove layers (one layer of 4 neurons "
         "stalls near 8% error) or the sin features, and watch how much harder it gets.",
-        300, dict(kind="spiral", n=500, noise=0.0, train_fraction=0.5, seed=0),
+        300, dict(kind="spiral", n=500, noise=0.0, train_fraction=0.5, seed=0), 200,
         architecture=dict(hidden_layers=[8] * 6, features=["x1", "x2", "sin_x1", "sin_x2"])),
     _preset(
         "underfitting", "Underfitting: a linear model",
         "With no hidden layer the network can only draw a straight line, and no straight line separates a "
         "disc from a ring: training and test error both stay high however long it trains. Add a hidden "
         "layer, or the x1² and x2² features, and the error falls.",
-        200, dict(kind="circle", n=500, noise=0.0, train_fraction=0.5, seed=0),
+        200, dict(kind="circle", n=500, noise=0.0, train_fraction=0.5, seed=0), 60,
         architecture=dict(hidden_layers=[])),
     _preset(
         "overfitting", "Overfitting: a big net on few noisy points",
         "Three layers of 32 neurons learn 40 noisy training points by heart: the training loss keeps falling "
         "while the test loss reaches a minimum and then rises, as the boundary bends around single noisy "
         "points. The best model sits at the bottom of the test-loss curve; try fewer neurons, L2, or dropout.",
-        600, _SMALL_NOISY, architecture=_BIG_NET, optimizer=_FAST_FULL_BATCH),
+        600, _SMALL_NOISY, 60, architecture=_BIG_NET, optimizer=_FAST_FULL_BATCH),
     _preset(
         "early-stopping", "Early stopping",
         "The overfitting experiment again, with early stopping watching the test loss: training stops once "
         "it has not improved for 50 epochs and goes back to the weights of the best epoch. Compare the "
         "boundary with the overfitting preset's.",
-        600, _SMALL_NOISY, architecture=_BIG_NET, optimizer=_FAST_FULL_BATCH,
+        600, _SMALL_NOISY, 60, architecture=_BIG_NET, optimizer=_FAST_FULL_BATCH,
         early_stopping=dict(enabled=True, monitor="test_loss", patience=50, restore_best=True)),
     _preset(
         "l1-sparsity", "L1: sparse weights",
         "All seven features feed the network, but the circle only needs x1² and x2². The L1 penalty pushes "
         "unneeded weights to exactly zero: in the Weights plot the share of weights at zero climbs. "
         "Compare with the L2 preset, whose weights shrink but stay non-zero.",
-        400, dict(kind="circle", n=500, noise=0.1, train_fraction=0.5, seed=0),
+        400, dict(kind="circle", n=500, noise=0.1, train_fraction=0.5, seed=0), 60,
         architecture=dict(hidden_layers=[8, 8], features=list(FEATURES)),
         regularization=dict(l1=0.01)),
     _preset(
@@ -99,7 +105,7 @@ _ALL_PRESETS = (
         "towards zero in proportion to its size, so weights become small and even but almost none become "
         "exactly zero (the Weights plot's Norm view shows them shrink). Raise the rate and watch the boundary "
         "smooth out.",
-        400, dict(kind="circle", n=500, noise=0.1, train_fraction=0.5, seed=0),
+        400, dict(kind="circle", n=500, noise=0.1, train_fraction=0.5, seed=0), 60,
         architecture=dict(hidden_layers=[8, 8], features=list(FEATURES)),
         regularization=dict(l2=0.01)),
     _preset(
@@ -107,7 +113,7 @@ _ALL_PRESETS = (
         "The overfitting experiment with dropout: in every step half of the hidden neurons are switched off at "
         "random, so no neuron can rely on a few others to memorise a point. The gap between training and test "
         "loss stays much smaller than in the overfitting preset; try 0.1 or 0.8.",
-        600, _SMALL_NOISY, architecture=_BIG_NET, optimizer=_FAST_FULL_BATCH,
+        600, _SMALL_NOISY, 60, architecture=_BIG_NET, optimizer=_FAST_FULL_BATCH,
         regularization=dict(dropout=0.5)),
     _preset(
         "vanishing-gradients", "Vanishing gradients",
@@ -115,7 +121,7 @@ _ALL_PRESETS = (
         "the input get gradients thousands of times smaller than the output side. The network barely learns: "
         "the loss sits near 0.69, no better than a coin toss. Watch the per-layer gradient plot, then switch "
         "the activation to tanh or ReLU.",
-        300, dict(kind="circle", n=500, noise=0.0, train_fraction=0.5, seed=0),
+        300, dict(kind="circle", n=500, noise=0.0, train_fraction=0.5, seed=0), 60,
         architecture=dict(hidden_layers=[8] * 8, activation="sigmoid")),
     _preset(
         "lr-decay", "Learning-rate decay",
@@ -123,7 +129,7 @@ _ALL_PRESETS = (
         "and the bottom. A rate of 1.0 makes the loss bounce from wall to wall; the step schedule halves the "
         "rate every 50 epochs, so training moves fast at first and then settles. Set the schedule to constant "
         "to watch it keep bouncing.",
-        300, dict(kind="circle", n=500, noise=0.3, train_fraction=0.5, seed=0),
+        300, dict(kind="circle", n=500, noise=0.3, train_fraction=0.5, seed=0), 20,
         architecture=dict(hidden_layers=[], features=["x1", "x2", "x1^2", "x2^2"]),
         optimizer=dict(learning_rate=1.0),
         schedule=dict(name="step", step_size=50, gamma=0.5)),
@@ -132,13 +138,13 @@ _ALL_PRESETS = (
         "Four Gaussian blobs, one per class: the output layer has one neuron per class and softmax turns their "
         "values into class probabilities. Watch the plane split into four regions; add noise to make the blobs "
         "overlap.",
-        200, dict(kind="gaussian", n=400, noise=0.0, train_fraction=0.5, seed=0, n_classes=4),
+        200, dict(kind="gaussian", n=400, noise=0.0, train_fraction=0.5, seed=0, n_classes=4), 20,
         architecture=dict(hidden_layers=[8])),
     _preset(
         "regression", "Regression: a bumpy surface",
         "Here every point carries a number instead of a class, and the network fits a surface to them with a "
         "squared-error loss. Watch the colour map grow the six bumps; with too few neurons it can only blur them.",
-        500, dict(kind="gaussians", n=500, noise=0.0, train_fraction=0.5, seed=0),
+        500, dict(kind="gaussians", n=500, noise=0.0, train_fraction=0.5, seed=0), 60,
         problem="regression", architecture=dict(hidden_layers=[8, 8]),
         optimizer=dict(name="adam", learning_rate=0.01)),
 )

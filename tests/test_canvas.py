@@ -148,7 +148,7 @@ def test_click_adds_point_of_current_class_at_cursor(canvas):
     assert len(ps) == 1
     assert np.allclose(ps.xy[0], [1.5, -2.0], atol=TOL)
     assert ps.target[0] == 1 and ps.role[0] == TRAIN
-    assert canvas.model.undo_stack.undoText() == "Add red point"
+    assert canvas.model.undo_stack.undoText() == "Add orange point"
 
 
 def test_right_click_and_shift_click_add_the_other_class(canvas):
@@ -412,7 +412,7 @@ def test_hover_reports_data_coordinates(canvas, qtbot):
         QTest.mouseMove(canvas.plot_widget.viewport(), at(canvas, 1, 2))
     x, y = (float(part.split("=")[1]) for part in sig.args[0].split()[:2])
     assert (x, y) == pytest.approx((1, 2), abs=TOL)
-    assert "red" in sig.args[0] and "train" in sig.args[0]
+    assert "orange" in sig.args[0] and "train" in sig.args[0]
 
 
 def test_tool_tooltip_and_bad_settings(canvas):

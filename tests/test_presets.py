@@ -185,3 +185,52 @@ def test_regression_fits_the_surface_far_better_than_its_mean():
     baseline = 0.5 * np.var(target)   # half mean squared error of predicting the mean
     assert t.history.last("train_loss") < 0.25 * baseline
     assert t.history.last("test_loss") < 0.4 * baseline
+
+
+# -- what the window opens a lesson with (issue 6 items 20 and 23) -------------------------------------------
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_every_preset_opens_at_a_watchable_speed_from_the_combo(name):
+    from nnviz.presets import SPEED_CHOICES
+    assert SPEED_CHOICES == (0, 1, 5, 20, 60, 200, 1000)
+    speed = get_preset(name).speed
+    assert isinstance(speed, int) and speed in SPEED_CHOICES
+    assert 0 < speed <= 1000, "a lesson opens slow enough to watch its effect form"
+
+
+COLOUR_WORDS = ("red", "orange", "blue", "green", "yellow", "purple", "pink", "vermillion", "vermilion",
+                "violet", "brown", "cyan", "magenta", "black", "white")
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_colours_named_in_lessons_are_class_names(name):
+    from nnviz.ui.palette import CLASS_NAMES
+    words = re.findall(r"[a-z]+", get_preset(name).lesson.lower())
+    assert {w for w in words if w in COLOUR_WORDS} <= set(CLASS_NAMES)
+
+
+def test_class_names_match_their_colours():
+    from nnviz.ui.palette import CLASS_COLORS, CLASS_NAMES
+    assert len(set(CLASS_NAMES)) == len(CLASS_NAMES) == len(CLASS_COLORS) == 4
+    assert "red" not in CLASS_NAMES, "vermillion #D55E00 reads as orange next to the other colours"
+    rgb = {n: tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for n, c in zip(CLASS_NAMES, CLASS_COLORS)}
+    assert max(rgb["blue"]) == rgb["blue"][2] and max(rgb["green"]) == rgb["green"][1]
+    r, g, b = rgb["orange"]
+    assert r > g > b and g > 0.3 * r              # red with a clear share of green: orange, not red
+    r, g, b = rgb["yellow"]
+    assert min(r, g) > 200 and b < 100
+
+
+def test_class_colours_stay_apart_for_colour_blind_viewers():
+    """Simulated deuteranopia and protanopia (Machado et al. 2009, severity 1): every pair of class
+    colours stays clearly apart (distance in sRGB after the simulation)."""
+    from nnviz.ui.palette import CLASS_COLORS
+    deu = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]])
+    pro = np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]])
+    c = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in CLASS_COLORS]) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    for m in (np.eye(3), deu, pro):
+        s = np.clip(lin @ m.T, 0, 1)
+        s = np.where(s <= 0.0031308, s * 12.92, 1.055 * s ** (1 / 2.4) - 0.055) * 255
+        dist = np.sqrt(((s[:, None] - s[None]) ** 2).sum(-1)) + np.eye(4) * 1e9
+        assert dist.min() > 60

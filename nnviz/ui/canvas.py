@@ -30,7 +30,7 @@ BOUNDARY_MODES = ("binary", "multiclass", "regression")
 MAX_BOUNDARY_SIDE = 4096
 DEFAULT_VIEW = (-6.0, 6.0, -6.0, 6.0)
 PICK_RADIUS_PX = 7.0
-# Regression has no classes: the "class" tools add the value at the blue or red end of the ramp.
+# Regression has no classes: the "class" tools add the value at the blue or orange end of the ramp.
 REGRESSION_TARGETS = (-1.0, 1.0)
 REGRESSION_BANDS = 4          # discretized regression field: this many bands on each side of 0
 
@@ -236,12 +236,12 @@ class PointCanvas(QWidget):
         self._class_ring_pens = np.array([pg.mkPen(c, width=_RING_WIDTH) for c in CLASS_COLORS], dtype=object)
         self._outline_pen = pg.mkPen(_DARK_OUTLINE, width=1.2)
         self._ring_fill = pg.mkBrush(255, 255, 255, 170)   # rings stay legible on a saturated field
-        # Regression points: the field's blue-to-red ramp at full strength, with a grey middle and
+        # Regression points: the field's blue-to-orange ramp at full strength, with a grey middle and
         # a steep start so points near zero still show against the (white) middle of the field.
         t = np.linspace(-1.0, 1.0, 64)[:, None]
         grey = np.full(3, 180.0)
-        blue, red = (np.array(QColor(CLASS_COLORS[i]).getRgb()[:3], float) for i in (0, 1))
-        ramp = grey + (np.where(t < 0, blue, red) - grey) * np.abs(t) ** 0.6
+        blue, orange = (np.array(QColor(CLASS_COLORS[i]).getRgb()[:3], float) for i in (0, 1))
+        ramp = grey + (np.where(t < 0, blue, orange) - grey) * np.abs(t) ** 0.6
         colors = [QColor(*(int(v) for v in np.clip(c, 0, 255).round())) for c in ramp]
         self._value_brushes = np.array([pg.mkBrush(c) for c in colors], dtype=object)
         self._value_ring_pens = np.array([pg.mkPen(c, width=_RING_WIDTH) for c in colors], dtype=object)

@@ -284,7 +284,7 @@ class DataPanel(QWidget):
         self._problem = problem
         self._fill_kinds(REGRESSION_DATASETS if problem == "regression" else DATASETS)
         regression = problem == "regression"
-        # regression: blue draws a point of value -1, red one of +1 (the canvas's convention)
+        # regression: blue draws a point of value -1, orange one of +1 (the canvas's convention)
         for index, b in enumerate(self._class_buttons):
             b.setEnabled(not regression or index < 2)
             if regression and index < 2:

@@ -1,15 +1,17 @@
 """Colours shared by every view, chosen to stay distinct for colour-blind viewers.
 
-Class colours are from the Okabe-Ito palette (blue, vermillion, bluish green, orange); the boundary
-field is a diverging blue-white-red ramp, pale enough that the points drawn on it stay readable on
-light and dark themes alike.
+Class colours are from the Okabe-Ito palette: blue, vermillion (named "orange", which is what people
+see), bluish green and yellow. Simulated deuteranopia and protanopia keep the four apart (dark blue,
+dark olive, mid grey, bright yellow: they differ in lightness as well as hue), and each name matches
+its colour. The binary boundary field is a diverging blue-white-orange ramp, pale enough that the
+points drawn on it stay readable on light and dark themes alike.
 """
 from __future__ import annotations
 
 import numpy as np
 
-CLASS_COLORS = ("#0072B2", "#D55E00", "#009E73", "#E69F00")   # class 0..3
-CLASS_NAMES = ("blue", "red", "green", "orange")
+CLASS_COLORS = ("#0072B2", "#D55E00", "#009E73", "#F0E442")   # class 0..3
+CLASS_NAMES = ("blue", "orange", "green", "yellow")
 ROLE_MARKERS = {0: "filled disc", 1: "hollow ring", 2: "diamond"}
 CONTOUR_COLOR = "#202020"
 MISCLASSIFIED_COLOR = "#FFD700"
@@ -20,16 +22,16 @@ def _hex_rgb(h: str) -> np.ndarray:
 
 
 def diverging_lut(n: int = 256, strength: float = 0.55) -> np.ndarray:
-    """(n, 4) uint8 LUT from class-0 blue through white to class-1 red.
+    """(n, 4) uint8 LUT from class-0 blue through white to class-1 orange.
 
     ``strength`` < 1 keeps the ends pale so filled points remain visible on top.
     """
     t = np.linspace(-1.0, 1.0, n)[:, None]
     white = np.full(3, 255.0)
-    blue, red = _hex_rgb(CLASS_COLORS[0]), _hex_rgb(CLASS_COLORS[1])
+    blue, orange = _hex_rgb(CLASS_COLORS[0]), _hex_rgb(CLASS_COLORS[1])
     # a smooth (not linear) ramp so the region near p=0.5 stays light and the sides saturate
     w = np.abs(t) ** 0.8 * strength
-    rgb = np.where(t < 0, white + (blue - white) * w, white + (red - white) * w)
+    rgb = np.where(t < 0, white + (blue - white) * w, white + (orange - white) * w)
     lut = np.empty((n, 4), np.uint8)
     lut[:, :3] = np.clip(rgb, 0, 255).round().astype(np.uint8)
     lut[:, 3] = 255

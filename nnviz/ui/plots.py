@@ -30,7 +30,7 @@ FALLBACK_LOG_FLOOR = 1e-6   # log-axis floor when a plot has no positive value a
 
 # Okabe-Ito: distinct for colour-blind viewers, and train/test also differ in lightness.
 TRAIN_COLOR = CLASS_COLORS[0]        # blue
-TEST_COLOR = CLASS_COLORS[1]         # vermillion
+TEST_COLOR = CLASS_COLORS[1]         # vermillion ("orange")
 VALIDATION_COLOR = CLASS_COLORS[2]   # bluish green
 PENALTY_COLOR = "#808080"
 LEARNING_RATE_COLOR = CLASS_COLORS[0]
