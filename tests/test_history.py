@@ -57,3 +57,21 @@ def test_loaded_epochs_must_be_whole_and_increasing():
         d["epoch"] = bad
         with pytest.raises(FileFormatError, match="epoch"):
             History.from_dict(d)
+
+
+def test_arrays_round_trip_exactly_and_bad_arrays_are_refused():
+    import pickle
+    h = History(3)
+    fill(h, 1, 50)
+    d = h.to_arrays()
+    assert all(isinstance(d[c], np.ndarray) for c in d if c != "n_layers") and d["n_layers"] == 3
+    back = History.from_arrays(pickle.loads(pickle.dumps(d)))
+    assert back.to_dict() == h.to_dict()
+    d["train_loss"][0] = 7.0                       # a copy: the history itself is untouched
+    assert h["train_loss"][0] == 1.0
+    for column, bad, match in (("grad_norm", np.zeros((49, 2)), "shape"), ("epoch", np.arange(49.0), "epoch"),
+                               ("test_loss", np.full(49, np.inf), "finite"), ("penalty", [0.0] * 49, "NumPy")):
+        d = h.to_arrays()
+        d[column] = bad
+        with pytest.raises(FileFormatError, match=match):
+            History.from_arrays(d)

@@ -158,3 +158,133 @@ def test_points_are_classified_only_while_mistakes_are_shown():
     assert s.snapshot().predictions is None
     s.handle(m.SetView((-6, 6, -6, 6), 20, 20, predictions=True))
     assert len(s.snapshot().predictions) == len(circle())
+
+
+def _regression_lesson():
+    from nnviz.presets import get_preset
+    return get_preset("regression").build()
+
+
+def test_rejected_points_are_never_dropped_while_later_settings_apply():
+    """Issue 11 item 1: the child must not keep training on 500 points while the window shows 501."""
+    import numpy as np
+    from nnviz.data.points import PointSet
+    exp = _regression_lesson()
+    s = TrainingSession()
+    s.handle(m.SetExperiment(exp.config, exp.points, 1))
+    assert s.snapshot().in_sync and s.snapshot().sync_message == ""
+    cls = exp.config.copy()
+    cls.problem = "classification"
+    s.handle(m.SetConfig(cls))                                   # real values do not suit a classifier
+    assert s.take_outbox()
+    snap = s.snapshot()
+    assert not snap.in_sync and snap.sync_message and snap.points_version == 1
+    more = PointSet(np.vstack([exp.points.xy, [[0.5, 0.5]]]), np.append(exp.points.target, 0.25),
+                    np.append(exp.points.role, 0))
+    s.handle(m.SetPoints(more, 2))                               # rejected with the waiting settings
+    s.take_outbox()
+    assert not s.snapshot().in_sync and s.snapshot().points_version == 1
+    deeper = cls.copy()
+    deeper.architecture.hidden_layers = list(cls.architecture.hidden_layers) + [4]
+    s.handle(m.SetConfig(deeper))                                # + Layer: still classification
+    s.take_outbox()
+    assert not s.snapshot().in_sync
+    back = deeper.copy()
+    back.problem = "regression"
+    s.handle(m.SetConfig(back))                                  # settings and waiting points suit again
+    assert not [e for e in s.take_outbox() if isinstance(e, m.SessionError)]
+    snap = s.snapshot()
+    assert snap.in_sync and snap.sync_message == "" and snap.points_version == 2
+    assert s.trainer.points == more and len(s.trainer.points) == len(exp.points) + 1
+    assert s.trainer.config.to_dict() == back.to_dict()
+    s.handle(m.RequestState(7))
+    reply = s.take_outbox()[-1]
+    assert reply.points == more and reply.points_version == 2 and reply.in_sync and reply.sync_message == ""
+
+
+def test_out_of_sync_session_does_not_train_and_says_why():
+    exp = _regression_lesson()
+    s = TrainingSession()
+    s.handle(m.SetExperiment(exp.config, exp.points, 1))
+    cls = exp.config.copy()
+    cls.problem = "classification"
+    s.handle(m.SetConfig(cls))
+    s.take_outbox()
+    s.handle(m.Step(3))
+    s.handle(m.Play())
+    s.work(0.05)
+    assert s.trainer.epoch == 0 and not s.snapshot().playing
+    errors = [e for e in s.take_outbox() if isinstance(e, m.SessionError)]
+    assert errors and "suit" in errors[-1].message
+    s.handle(m.RequestState(3))
+    reply = s.take_outbox()[-1]
+    assert not reply.in_sync and reply.sync_message and reply.points_version == 1
+
+
+def test_rejected_points_apply_when_later_settings_suit_them():
+    from nnviz.data.points import PointSet
+    from nnviz.engine import ExperimentConfig
+    pts = circle()
+    values = PointSet(pts.xy, pts.xy[:, 0] / 5, pts.role)
+    s = TrainingSession()
+    s.handle(m.SetExperiment(ExperimentConfig(), pts, 1))      # classification
+    s.handle(m.SetPoints(values, 2))                            # real values: rejected, kept waiting
+    assert s.take_outbox() and not s.snapshot().in_sync and s.trainer.points == pts
+    s.handle(m.SetConfig(ExperimentConfig(problem="regression")))
+    assert s.snapshot().in_sync and s.snapshot().points_version == 2 and s.trainer.points == values
+
+
+def test_state_requests_return_at_once_and_a_cancelled_reply_is_dropped(qapp):
+    import gc
+    import weakref
+    import numpy as np
+    from nnviz.ui.session_client import InProcessSessionClient
+    client = InProcessSessionClient()
+    client.send(m.SetPoints(circle(), 4))
+    client.pump(epochs=3)
+    got = []
+    client.state_received.connect(got.append)
+    token = client.request_state()
+    assert isinstance(token, int) and [r.token for r in got] == [token]
+    reply = got.pop()
+    assert reply.epoch == 3 and reply.points_version == 4 and reply.points == circle() and reply.in_sync
+    assert isinstance(reply.history["train_loss"], np.ndarray) and reply.history["grad_norm"].shape == (3, reply.history["n_layers"])
+    assert not client.pending_states
+    # a reply that comes after its request was cancelled (or for a token never asked) is dropped, not kept
+    late = m.StateReply(99_999, reply.config, reply.weights, reply.epoch, reply.history)
+    client._outstanding.add(late.token)
+    client.cancel_state(late.token)
+    ref = weakref.ref(late)
+    client._dispatch(late)
+    client._dispatch(m.StateReply(12_345, reply.config, [], 0))
+    del late
+    gc.collect()
+    assert ref() is None and not got and not client.pending_states
+    # the blocking form (tests, command line) still answers
+    assert client.request_state_blocking().epoch == 3 and not got
+
+
+def test_a_real_child_answers_state_requests_asynchronously(qapp, qtbot):
+    import numpy as np
+    from nnviz.engine.history import History
+    from nnviz.ui.session_client import ProcessSessionClient
+    client = ProcessSessionClient()
+    client.start()
+    try:
+        epochs = []
+        client.snapshot.connect(lambda snap: (epochs.append(snap.epoch), client.ack()))
+        client.send(m.SetPoints(circle(), 2))
+        client.send(m.Step(5))
+        qtbot.waitUntil(lambda: bool(epochs) and epochs[-1] == 5, timeout=20_000)
+        cancelled = client.request_state()
+        client.cancel_state(cancelled)
+        with qtbot.waitSignal(client.state_received, timeout=20_000) as blocker:
+            token = client.request_state()
+        reply = blocker.args[0]
+        assert reply.token == token != cancelled and reply.epoch == 5 and reply.points_version == 2
+        h = History.from_arrays(reply.history)
+        assert len(h) == 5 and np.all(h["epoch"] == np.arange(1, 6))
+        assert not client.pending_states
+        assert client.request_state_blocking(timeout=20).epoch == 5
+    finally:
+        client.shutdown()

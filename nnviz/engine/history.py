@@ -133,6 +133,44 @@ class History:
             self.append({c: rows[c][i] for c in SCALAR_COLUMNS}, {c: rows[c][i] for c in LAYER_COLUMNS})
 
     # -- serialisation -----------------------------------------------------------------------------
+    def to_arrays(self) -> dict:
+        """Every column as a NumPy float64 copy plus ``n_layers``: cheap to make and to pickle.
+
+        What a state reply carries between processes; :meth:`from_arrays` rebuilds the history.
+        """
+        out = self.slice(0)
+        out["n_layers"] = self.n_layers
+        return out
+
+    @classmethod
+    def from_arrays(cls, d: dict, path: str = "history") -> "History":
+        """The inverse of :meth:`to_arrays`; FileFormatError if a column is missing or misshapen."""
+        if not isinstance(d, dict):
+            raise FileFormatError(f"{path}: expected a dict of columns")
+        n_layers = d.get("n_layers")
+        if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)) or not 1 <= n_layers <= 64:
+            raise FileFormatError(f"{path}.n_layers: expected a whole number from 1 to 64")
+        n_layers = int(n_layers)
+        unknown = set(d) - set(SCALAR_COLUMNS) - set(LAYER_COLUMNS) - {"n_layers"}
+        if unknown:
+            raise FileFormatError(f"{path}.{sorted(unknown)[0]}: unknown column")
+        rows = {}
+        n = None
+        for c in SCALAR_COLUMNS + LAYER_COLUMNS:
+            a = d.get(c)
+            if not isinstance(a, np.ndarray) or a.dtype.kind not in "fiu":
+                raise FileFormatError(f"{path}.{c}: expected a NumPy array of numbers")
+            if n is None:
+                n = len(a)
+            want = (n,) if c in SCALAR_COLUMNS else (n, n_layers)
+            if a.shape != want:
+                raise FileFormatError(f"{path}.{c}: expected shape {want}, got {a.shape}")
+            rows[c] = _checked_column(a.astype(np.float64, copy=False), f"{path}.{c}")
+        _check_epochs(rows["epoch"], path)
+        h = cls(n_layers, capacity=max(16, n))
+        h.extend(rows)
+        return h
+
     def to_dict(self) -> dict:
         """JSON-ready: lists of floats with NaN as None."""
         def clean(a):
@@ -176,13 +214,8 @@ class History:
                 arr = arr.reshape(want)
             if arr.shape != want:
                 raise FileFormatError(f"{path}.{c}: expected shape {want}, got {arr.shape}")
-            if np.isinf(arr).any():
-                raise FileFormatError(f"{path}.{c}: values must be finite")
-            rows[c] = arr
-        epochs = rows["epoch"]
-        if n and (not np.isfinite(epochs).all() or epochs[0] < 1 or np.any(np.diff(epochs) <= 0)
-                  or np.any(epochs != np.round(epochs))):
-            raise FileFormatError(f"{path}.epoch: expected whole numbers from 1 upwards, each larger than the last")
+            rows[c] = _checked_column(arr, f"{path}.{c}")
+        _check_epochs(rows["epoch"], path)
         h = cls(n_layers, capacity=max(16, n))
         h.extend(rows)
         return h
@@ -199,3 +232,16 @@ class History:
             w.writerow(["" if not np.isfinite(col[i]) else (int(col[i]) if k == 0 else f"{col[i]:.8g}")
                         for k, col in enumerate(cols)])
         return buf.getvalue()
+
+
+def _checked_column(arr: np.ndarray, path: str) -> np.ndarray:
+    """Metric values are finite or NaN (a value that does not exist); infinity is refused."""
+    if np.isinf(arr).any():
+        raise FileFormatError(f"{path}: values must be finite")
+    return arr
+
+
+def _check_epochs(epochs: np.ndarray, path: str) -> None:
+    if len(epochs) and (not np.isfinite(epochs).all() or epochs[0] < 1 or np.any(np.diff(epochs) <= 0)
+                        or np.any(epochs != np.round(epochs))):
+        raise FileFormatError(f"{path}.epoch: expected whole numbers from 1 upwards, each larger than the last")

@@ -33,7 +33,9 @@ class TrainingSession:
         self.points_version = 0
         self.transport_seq = 0
         self.dirty = True
-        self._pending_config: ExperimentConfig | None = None
+        self._pending_config: ExperimentConfig | None = None   # sent but not applicable yet
+        self._pending_points: tuple[PointSet, int] | None = None   # (points, version) likewise
+        self._sync_reason = ""
         self._history_seen = self.trainer.history
         self._sent_epoch = 0   # rows are sent by epoch, so a compacting history never repeats or skips one
         self._outbox: list = []
@@ -56,28 +58,14 @@ class TrainingSession:
     def _handle(self, cmd) -> None:
         t = self.trainer
         if isinstance(cmd, m.SetConfig):
-            try:
-                t.set_config(cmd.config)
-                self._pending_config = None
-            except DataError as exc:
-                # e.g. classification asked for while the points carry real values: keep the request and
-                # apply it with the next points (the trainer itself kept its old, consistent state)
-                self._pending_config = cmd.config
-                raise DataError(f"{exc}. The new settings apply as soon as the points suit them "
-                                "(Regenerate in the Data panel).") from None
+            self._apply(cmd.config, None, None)
         elif isinstance(cmd, m.SetPoints):
-            if self._pending_config is not None:
-                t.set_experiment(self._pending_config, cmd.points)
-                self._pending_config = None
-            else:
-                t.set_points(cmd.points)
-            self.points_version = cmd.version
+            self._apply(self._pending_config, cmd.points, cmd.version)
         elif isinstance(cmd, m.SetExperiment):
-            t.set_experiment(cmd.config, cmd.points)
-            self._pending_config = None
-            self.points_version = cmd.version
+            self._apply(cmd.config, cmd.points, cmd.version, together=True)
         elif isinstance(cmd, m.Play):
             self.transport_seq = cmd.seq
+            self._refuse_if_out_of_sync()
             t.resume()
             self.playing = True
             self._reanchor()
@@ -87,6 +75,7 @@ class TrainingSession:
             self.pending_steps = 0
         elif isinstance(cmd, m.Step):
             self.transport_seq = cmd.seq
+            self._refuse_if_out_of_sync()
             t.resume()
             self.playing = False
             self.pending_steps += max(1, int(cmd.epochs))
@@ -102,14 +91,77 @@ class TrainingSession:
         elif isinstance(cmd, m.LoadState):
             self._load_state(cmd)
         elif isinstance(cmd, m.RequestState):
-            self._outbox.append(m.StateReply(cmd.token, t.config.copy(), t.weights(), t.epoch,
-                                             t.history.to_dict() if len(t.history) else None))
+            self._outbox.append(m.StateReply(
+                cmd.token, t.config.copy(), t.weights(), t.epoch,
+                t.history.to_arrays() if len(t.history) else None, points=t.points,
+                points_version=self.points_version, in_sync=self.in_sync, sync_message=self.sync_message))
         else:
             raise ValueError(f"unknown command {type(cmd).__name__}")
 
+    # -- settings and points: applied together, or held together until they suit each other -------------
+    @property
+    def in_sync(self) -> bool:
+        """True when the session trains with the last settings and points it was sent."""
+        return self._pending_config is None and self._pending_points is None
+
+    @property
+    def sync_message(self) -> str:
+        if self.in_sync:
+            return ""
+        what = " and ".join(w for w, p in (("settings", self._pending_config), ("points", self._pending_points))
+                            if p is not None)
+        return (f"Training is held: the latest {what} cannot be applied ({self._sync_reason}). "
+                f"They apply as soon as points and settings suit each other.")
+
+    def _apply(self, config: ExperimentConfig | None, points: PointSet | None, version: int | None,
+               together: bool = False) -> None:
+        """Apply new settings and/or points; if they do not suit each other keep both waiting.
+
+        ``None`` means "unchanged": the waiting settings (or points) if any, else the trainer's own. The
+        trainer is changed all or nothing, so it never trains on a mix it was not sent.
+        """
+        t = self.trainer
+        if together:
+            self._pending_config = self._pending_points = None
+        config = config if config is not None else self._pending_config
+        if points is None and self._pending_points is not None:
+            points, version = self._pending_points
+        try:
+            if points is not None and config is not None:
+                t.set_experiment(config, points)
+            elif points is not None:
+                t.set_points(points)
+            elif config is not None:
+                t.set_config(config)
+        except DataError as exc:
+            # e.g. classification asked for while the points carry real values: keep the request and apply
+            # it with the next settings or points that suit it (the trainer kept its old, consistent state)
+            self.playing = False
+            self.pending_steps = 0
+            if config is not None:
+                self._pending_config = config.copy()
+            if points is not None:
+                self._pending_points = (points, version)
+            self._sync_reason = str(exc).rstrip(".")
+            raise DataError(f"{exc}. The new settings and points apply as soon as they suit each other "
+                            "(Regenerate in the Data panel, or change the problem back).") from None
+        self._pending_config = self._pending_points = None
+        self._sync_reason = ""
+        if points is not None:
+            self.points_version = version
+
+    def _refuse_if_out_of_sync(self) -> None:
+        if not self.in_sync:
+            self.playing = False
+            self.pending_steps = 0
+            raise DataError(f"Cannot train: {self.sync_message}")
+
     def _load_state(self, cmd: m.LoadState) -> None:
         t = self.trainer
-        hist = History.from_dict(cmd.history) if cmd.history is not None else None   # checks first
+        hist = None
+        if cmd.history is not None:   # checks first
+            is_arrays = any(isinstance(v, np.ndarray) for v in cmd.history.values())
+            hist = History.from_arrays(cmd.history) if is_arrays else History.from_dict(cmd.history)
         t.reset()
         if cmd.weights is not None:
             t.network.set_weights(cmd.weights)
@@ -213,4 +265,4 @@ class TrainingSession:
             stop_message=t.stop_info.message if t.stop_info else "",
             stop_kind=t.stop_info.kind if t.stop_info else "", notice=t.notice, dropout_keep=keep,
             epochs_per_second=self.epochs_per_second(), seed=t.config.architecture.seed,
-            transport_seq=self.transport_seq)
+            transport_seq=self.transport_seq, in_sync=self.in_sync, sync_message=self.sync_message)

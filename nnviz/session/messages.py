@@ -66,7 +66,7 @@ class SetView:
 @dataclass
 class LoadState:
     weights: list | None
-    history: dict | None             # History.to_dict()
+    history: dict | None             # History.to_arrays() (History.to_dict() is accepted too)
 
 
 @dataclass
@@ -105,15 +105,21 @@ class Snapshot:
     epochs_per_second: float = 0.0
     seed: int = 0
     transport_seq: int = 0           # the last Play/Pause/Step handled before this snapshot
+    in_sync: bool = True             # False while the session holds settings or points it could not apply
+    sync_message: str = ""           # why not in sync ("" when in sync)
 
 
 @dataclass
 class StateReply:
     token: int
-    config: ExperimentConfig
-    weights: list
+    config: ExperimentConfig         # the settings the session trains with
+    weights: list                    # [(W, b), ...] NumPy arrays, input side first
     epoch: int
-    history: dict | None = None      # History.to_dict() of the same moment as the weights
+    history: dict | None = None      # History.to_arrays() of the same moment as the weights
+    points: PointSet | None = None   # the points the session trains on
+    points_version: int = 0          # their version (as sent with SetPoints / SetExperiment)
+    in_sync: bool = True             # False: settings or points sent later are waiting (not applied)
+    sync_message: str = ""
 
 
 @dataclass

@@ -22,6 +22,7 @@ from ..session.core import TrainingSession
 
 class SessionClient(QObject):
     snapshot = Signal(object)        # messages.Snapshot
+    state_received = Signal(object)  # messages.StateReply of a request_state() token, however late
     error = Signal(str, str)         # message, detail
     died = Signal(str)               # the session is gone (child crashed or was killed)
 
@@ -29,7 +30,8 @@ class SessionClient(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._replies: dict[int, m.StateReply] = {}
+        self._outstanding: set[int] = set()            # tokens whose reply is still wanted
+        self._blocking: dict[int, m.StateReply | None] = {}   # replies awaited by request_state_blocking
 
     def send(self, cmd) -> None:
         raise NotImplementedError
@@ -43,21 +45,55 @@ class SessionClient(QObject):
         elif isinstance(msg, m.SessionError):
             self.error.emit(msg.message, msg.detail)
         elif isinstance(msg, m.StateReply):
-            self._replies[msg.token] = msg   # picked up by request_state
+            if msg.token in self._blocking:
+                self._blocking[msg.token] = msg
+            elif msg.token in self._outstanding:
+                self._outstanding.discard(msg.token)
+                self.state_received.emit(msg)
+            # else: cancelled or unknown: dropped, never stored
 
-    def request_state(self, timeout: float = 3.0) -> m.StateReply | None:
-        """Ask for the current weights and config and wait (processing events) for the answer."""
+    def request_state(self) -> int:
+        """Ask for the current state; returns the request's token at once.
+
+        The reply comes through ``state_received`` (a StateReply with this token) however long the
+        session takes; if the session dies first, ``died`` fires instead. ``cancel_state`` drops it.
+        """
         token = next(self._tokens)
+        self._outstanding.add(token)
         self.send(m.RequestState(token))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reply = self._replies.pop(token, None)
-            if reply is not None:
-                return reply
-            if not self.alive:
-                return None
-            self._wait_a_little()
-        return None
+        return token
+
+    def cancel_state(self, token: int) -> None:
+        """Forget a request: its reply, if it still comes, is dropped."""
+        self._outstanding.discard(token)
+        self._blocking.pop(token, None)
+
+    @property
+    def pending_states(self) -> frozenset:
+        """Tokens of the requests whose reply is still awaited (for tests and diagnostics)."""
+        return frozenset(self._outstanding)
+
+    def request_state_blocking(self, timeout: float | None = None) -> m.StateReply | None:
+        """Ask and wait (processing events other than user input) for the reply; for tests and the CLI.
+
+        Waits while the session lives (``timeout`` None) or at most ``timeout`` seconds; None if the
+        session died or the time ran out (a reply that comes later is dropped).
+        """
+        token = next(self._tokens)
+        self._blocking[token] = None
+        try:
+            self.send(m.RequestState(token))
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while deadline is None or time.monotonic() < deadline:
+                reply = self._blocking.get(token)
+                if reply is not None:
+                    return reply
+                if not self.alive:
+                    return None
+                self._wait_a_little()
+            return None
+        finally:
+            self._blocking.pop(token, None)
 
     def _wait_a_little(self) -> None:
         # the reply arrives as a queued signal; user input waits, so nothing can change what is saved
@@ -154,6 +190,7 @@ class ProcessSessionClient(SessionClient):
         self._stop_reader()
         self._watchdog.stop()
         self._closing = True
+        self._outstanding.clear()   # those replies will never come: the window treats them as failed
         self.died.emit(f"The training process stopped unexpectedly (exit code {code}).")
 
     def _stop_reader(self) -> None:
