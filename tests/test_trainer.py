@@ -223,3 +223,40 @@ def test_an_interrupted_epoch_is_undone_exactly(monkeypatch):
     cut.step_epoch()
     np.testing.assert_array_equal(cut.network.params, plain.network.params)
     np.testing.assert_array_equal(cut.history["train_loss"], plain.history["train_loss"])
+
+
+@pytest.mark.parametrize("batch", [0, 50])
+def test_batches_beyond_the_row_limit_run_in_chunks_with_the_same_result(batch):
+    # a small net with a forced tiny row limit: every batch is cut into chunks whose gradients are summed,
+    # and the optimiser steps once per batch, so the run equals the unchunked one up to rounding
+    c = cfg(architecture__hidden_layers=[6, 5], optimizer__name="adam", optimizer__learning_rate=0.01,
+            optimizer__batch_size=batch, regularization__l2=0.001)
+    plain, chunked = Trainer(c, circle()), Trainer(c, circle())
+    chunked.network.row_limit = 7
+    plain.train(4)
+    chunked.train(4)
+    np.testing.assert_allclose(chunked.network.params, plain.network.params, rtol=1e-10, atol=1e-13)
+    for column in ("train_loss", "test_loss", "grad_norm", "grad_mean_abs"):
+        np.testing.assert_allclose(chunked.history[column], plain.history[column], rtol=1e-10)
+    assert all(n <= 7 for n in chunked.network._buffers)      # no buffer for more rows than the limit
+
+
+def test_training_memory_is_bounded_by_the_row_budget(monkeypatch):
+    import tracemalloc
+    import nnviz.engine.network as network_module
+    monkeypatch.setattr(network_module, "TRAIN_BUDGET_BYTES", 1 << 20)
+    pts = circle(n=10_000, train_fraction=0.5)
+    t = Trainer(cfg(architecture__hidden_layers=[64, 64], architecture__activation="relu",
+                    optimizer__batch_size=0), pts)
+    # unchunked, the 5,000-row batch needs 5000 x 128 units x 7 buffers x 8 bytes = 36 MB of buffers
+    tracemalloc.start()
+    try:
+        t.train(2)
+        t.predict(pts.xy)
+        t.boundary((-5, 5, -5, 5), 200, 200)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert t.network.row_limit < 200
+    assert peak < 8e6, f"peak {peak / 1e6:.1f} MB"
+    assert np.isfinite(t.history["train_loss"]).all()

@@ -85,10 +85,13 @@ def binary_cross_entropy(z, y):
     return float(np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))))
 
 
-def binary_grad(z, y, out):
+# ``n`` is the batch's row count: a chunk of a larger batch divides by the whole batch's count, so the
+# chunks' gradients add up to the batch's.
+
+def binary_grad(z, y, out, n=None):
     _sigmoid(z, out)
     out -= y
-    out /= len(z)
+    out /= n or len(z)
     return out
 
 
@@ -106,10 +109,10 @@ def softmax_cross_entropy(z, y):
     return float(np.mean(lse - z[np.arange(len(z)), y]))
 
 
-def softmax_grad(z, y, out):
+def softmax_grad(z, y, out, n=None):
     softmax(z, out)
     out[np.arange(len(z)), y] -= 1.0
-    out /= len(z)
+    out /= n or len(z)
     return out
 
 
@@ -119,9 +122,9 @@ def squared_error(z, y):
     return float(0.5 * np.mean(d * d))
 
 
-def squared_error_grad(z, y, out):
+def squared_error_grad(z, y, out, n=None):
     np.subtract(z, y, out=out)
-    out /= len(z)
+    out /= n or len(z)
     return out
 
 

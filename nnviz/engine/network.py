@@ -75,6 +75,18 @@ def forward_blocks(X, Ws, bs, activations, out, blocks: BlockBuffers) -> np.ndar
 
 
 TILE_LIMIT = 4096   # bias tiles for batches up to this many (rows x biases) entries: tiny steps only
+# Memory bound of one training step: a batch whose buffers would need more than this runs in row chunks
+# whose gradients are summed (the same gradient, up to rounding). 64 MiB keeps a 16 x 512 net at about
+# 145 rows per chunk, where matrix products already run at full speed; small nets never reach it.
+TRAIN_BUDGET_BYTES = 64 * 1024 * 1024
+BUFFERS_PER_HIDDEN_UNIT = 7   # activations, factors, ones, zeros, dropped, masks, deltas (see _BatchBuffers)
+
+
+def train_row_limit(sizes, itemsize: int = 8, budget: int | None = None) -> int:
+    """Most rows one training forward/backward pass may take at once within the memory budget."""
+    budget = TRAIN_BUDGET_BYTES if budget is None else budget
+    per_row = itemsize * (BUFFERS_PER_HIDDEN_UNIT * sum(sizes[1:-1]) + 2 * sizes[-1] + 1)
+    return max(1, budget // per_row)
 
 
 class _BatchBuffers:
@@ -143,6 +155,8 @@ class Network:
         self.layer_counts = np.array([a * b for a, b in shapes])
         self._buffers: dict[int, _BatchBuffers] = {}
         self._blocks: BlockBuffers | None = None
+        # rows one training pass may take (the trainer splits bigger batches into chunks of at most this)
+        self.row_limit = train_row_limit(self.sizes)
         self.forward_calls = 0   # lets a caller tell whether the batch buffers still hold its forward pass
 
     @staticmethod
@@ -254,8 +268,12 @@ class Network:
     def loss(self, logits, y) -> float:
         return LOSSES[self.head](logits, y)
 
-    def backward(self, inputs, logits, y, dropout=None) -> None:
-        """Fill ``self.grad`` with the data-loss gradient for the batch whose forward pass gave these."""
+    def backward(self, inputs, logits, y, dropout=None, batch_rows=None) -> None:
+        """Fill ``self.grad`` with the data-loss gradient for the batch whose forward pass gave these.
+
+        ``batch_rows``: when these rows are a chunk of a bigger batch, that batch's row count (the loss is
+        the batch's mean, so the chunks' gradients add up to the batch's gradient).
+        """
         buf = self._batch_buffers(len(logits))
         deltas, factors, ones = buf.deltas, buf.factors, buf.ones_column
         gW, gb, WT, factor = self.gW, self.gb, self._WT, self._factor
@@ -265,7 +283,7 @@ class Network:
             for i, f in enumerate(factor):
                 if f is not None:
                     f(buf.acts[i], factors[i], buf.ones[i])
-        delta = self._loss_grad(logits, y, deltas[-1])
+        delta = self._loss_grad(logits, y, deltas[-1], batch_rows)
         for i in range(len(WT) - 1, 0, -1):
             inputs[i].T.dot(delta, out=gW[i])
             ones.dot(delta, out=gb[i])

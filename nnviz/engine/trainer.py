@@ -115,6 +115,7 @@ class Trainer:
         self._acc_sq, self._acc_abs = self._stats[0], self._stats[1]
         self._tmp = np.empty(nw)
         self._grad_rows = None
+        self._grad_acc = None
         self._train_pass = None
         self._train_pass_params = np.empty(self.network.n_params)
         self.history = History(self.network.n_layers)
@@ -254,7 +255,8 @@ class Trainer:
         if bs < n:
             # shuffle once per epoch into reused buffers; each batch is then a contiguous slice
             F, y = self._shuffle(F, y, self._rng.permutation(n))
-        full_batch = bs == n and dropout is None
+        chunked = bs > net.row_limit          # a batch too big for memory: summed row chunks (rare)
+        full_batch = bs == n and dropout is None and not chunked
         reuse = self._reusable_train_pass() if full_batch else None
         rng, masks = self._rng, []
         forward, backward, update = net.forward, net.backward, self.optimizer.step
@@ -269,13 +271,16 @@ class Trainer:
                         return False
                 start = k * bs
                 masks.clear()
-                if reuse is None:
+                if chunked:
+                    self._chunked_gradient(F, y, start, min(start + bs, n), dropout, masks)
+                elif reuse is None:
                     inputs, logits = forward(F[start:start + bs], dropout, rng, masks)
                 else:
                     # full batch: the last record's forward pass over the training points is this step's
                     (inputs, logits), reuse = reuse, None
                     masks.extend([None] * (net.n_layers - 1))
-                backward(inputs, logits, y[start:start + bs], dropout)
+                if not chunked:
+                    backward(inputs, logits, y[start:start + bs], dropout)
                 # gradient statistics describe the data loss alone (the vanishing-gradient lesson)
                 if deferred:
                     rows[k] = gw
@@ -301,6 +306,31 @@ class Trainer:
         self.schedule.observe(record["train_loss"] + record["penalty"])
         self._track_best(record)
         return self.stop_info is None
+
+    def _chunked_gradient(self, F, y, start: int, stop: int, dropout, masks) -> None:
+        """The gradient of rows start:stop into ``network.grad``, as a sum over row chunks.
+
+        Each chunk's loss gradient is divided by the whole batch's row count, so the sum is the batch's
+        gradient (up to rounding); memory stays within the network's row limit. Dropout draws its masks
+        chunk by chunk (``masks`` receives the last chunk's).
+        """
+        net = self.network
+        m = stop - start
+        parts = -(-m // net.row_limit)
+        rows = -(-m // parts)                      # equal chunks: at most two buffer sizes
+        acc = self._grad_acc
+        if acc is None or len(acc) != net.n_params:
+            acc = self._grad_acc = np.empty(net.n_params)
+        for c in range(start, stop, rows):
+            e = min(c + rows, stop)
+            masks.clear()
+            inputs, logits = net.forward(F[c:e], dropout, self._rng, masks)
+            net.backward(inputs, logits, y[c:e], dropout, batch_rows=m)
+            if c == start:
+                acc[:] = net.grad
+            else:
+                acc += net.grad
+        net.grad[:] = acc
 
     def _reusable_train_pass(self):
         """(inputs, logits) of the last record's forward pass over the training points, if still valid."""
