@@ -260,3 +260,39 @@ def test_training_memory_is_bounded_by_the_row_budget(monkeypatch):
     assert t.network.row_limit < 200
     assert peak < 8e6, f"peak {peak / 1e6:.1f} MB"
     assert np.isfinite(t.history["train_loss"]).all()
+
+
+def test_summary_reports_the_weights_held_and_true_epochs():
+    pts = circle(n=60, noise=0.25, seed=3)
+    c = cfg(architecture__hidden_layers=[32, 32], optimizer__name="adam", optimizer__learning_rate=0.02,
+            optimizer__batch_size=0, early_stopping__enabled=True, early_stopping__patience=40)
+    t = Trainer(c, pts)
+    t.train(5000)
+    s = t.summary()
+    assert s["stop_kind"] == "early_stopping" and s["restored"] is True and s["epochs"] == t.epoch
+    assert s["best_epoch"] == t.best_epoch == s["weights_epoch"]
+    best = t.best_epoch - 1
+    assert s["test_loss"] == t.history["test_loss"][best] != t.history["test_loss"][-1]
+    assert s["train_error"] == t.history["train_error"][best]
+    # the held weights really score that
+    F, y = t._sets[1]
+    assert t.network.loss(t.network.predict_logits(F), y) == pytest.approx(s["test_loss"])
+    # training on after a resume: the summary follows the new weights
+    t.resume()
+    t.step_epoch()
+    s = t.summary()
+    assert s["restored"] is False and s["test_loss"] == t.history["test_loss"][-1] and s["stop_kind"] == ""
+
+
+def test_summary_counts_epochs_not_history_rows():
+    from nnviz.engine.history import History
+    t = Trainer(cfg(), circle())
+    t.history = History(t.network.n_layers, max_rows=8)
+    t.train(40)
+    s = t.summary()
+    assert s["epochs"] == 40 and len(t.history) < 40 and s["weights_epoch"] == 40
+    assert s["train_loss"] == t.history.last("train_loss") and s["restored"] is False and s["stop"] == ""
+    # new points: nothing recorded describes them yet, so the summary evaluates the weights now
+    t.set_points(circle(seed=5))
+    fresh = t.summary()
+    assert fresh["epochs"] == 40 and fresh["train_loss"] != s["train_loss"] and np.isfinite(fresh["train_loss"])

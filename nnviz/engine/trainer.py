@@ -101,6 +101,7 @@ class Trainer:
             self._eval_flat = np.arange(n) * k + y
             self._eval_max, self._eval_scratch = np.empty(n), np.empty((n, k))
         self._shuffled = None
+        self._held_record = None    # new points: the old records do not describe them
         self._eval_logits = None
         self._train_pass = None
 
@@ -135,10 +136,13 @@ class Trainer:
         self.stop_info = None
         self.notice = ""
         self.last_dropout_masks = []
+        self._held_record = None    # the record of the weights now held (None: not evaluated yet)
+        self.restored = False       # the weights now held were restored from the best epoch
         self._reset_best()
 
     def _reset_best(self) -> None:
         self.best_epoch: int | None = None
+        self._best_record = None
         self.best_value = math.inf
         self._wait = 0
         self._best_params[:] = self.network.params
@@ -303,6 +307,7 @@ class Trainer:
         record["learning_rate"] = lr
         self._last_epoch_seconds = time.perf_counter() - started
         self.history.append(record, layers)
+        self._held_record, self.restored = record, False
         self.schedule.observe(record["train_loss"] + record["penalty"])
         self._track_best(record)
         return self.stop_info is None
@@ -462,6 +467,7 @@ class Trainer:
         if value < self.best_value - es.min_delta:
             self.best_value, self.best_epoch, self._wait = value, self.epoch, 0
             self._best_params[:] = self.network.params
+            self._best_record = rec
             return
         self._wait += 1
         if es.enabled and self._wait >= es.patience:
@@ -469,6 +475,7 @@ class Trainer:
             msg = f"Early stopping at epoch {self.epoch}: {what} has not improved for {es.patience} epochs."
             if es.restore_best and self.best_epoch is not None:
                 self.network.params[:] = self._best_params
+                self._held_record, self.restored = self._best_record, True
                 msg += f" Restored the best weights, from epoch {self.best_epoch}."
             self.stop_info = StopInfo("early_stopping", self.epoch, msg)
 
@@ -496,8 +503,22 @@ class Trainer:
             return self._boundary.evaluate(self.network, self.config.architecture.features, extent, width, height)
 
     def summary(self) -> dict:
-        h = self.history
-        return {"epochs": self.epoch, "stop": self.stop_info.message if self.stop_info else "",
-                "best_epoch": self.best_epoch, "train_loss": h.last("train_loss"),
-                "test_loss": h.last("test_loss"), "train_error": h.last("train_error"),
-                "test_error": h.last("test_error")}
+        """What a run ended with, for a one-line report (the CLI prints it as it is).
+
+        ``epochs`` is the true number of epochs trained (not history rows, which thin out on long runs).
+        The losses and errors are those of the weights the trainer holds now: after an early stop that
+        restored the best weights (``restored``), the best epoch's; after a divergence, the last good
+        epoch's; with no record of them yet (new points, given weights), evaluated now.
+        """
+        rec = self._held_record
+        if rec is None:
+            with np.errstate(all="ignore"):
+                rec = self._evaluate()
+            rec["epoch"] = self.epoch
+        out = {"epochs": self.epoch, "stop": self.stop_info.message if self.stop_info else "",
+               "stop_kind": self.stop_info.kind if self.stop_info else "", "best_epoch": self.best_epoch,
+               "restored": bool(self.restored), "weights_epoch": int(rec["epoch"])}
+        for key in ("train_loss", "test_loss", "validation_loss", "train_error", "test_error",
+                    "validation_error"):
+            out[key] = float(rec[key])
+        return out
