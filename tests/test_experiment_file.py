@@ -446,3 +446,103 @@ def test_load_error_messages_start_with_the_path(tmp_path):
     with pytest.raises(FileFormatError) as info:
         load_experiment(path)
     assert str(info.value).startswith(str(path))
+
+
+# -- special files, links and permissions (issue 6 items 5-7) --------------------------------------------
+
+@pytest.fixture
+def no_hang():
+    """Fail (instead of hanging the suite) if the code under test blocks, e.g. opening a FIFO."""
+    import signal
+
+    def timeout(signum, frame):
+        raise TimeoutError("blocked: the code opened something that never answers")
+
+    old = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(5)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def test_a_named_pipe_is_refused_before_it_is_opened(tmp_path, no_hang):
+    import os
+    from nnviz.data.csv_io import read_points_csv
+    fifo = tmp_path / "f.nnviz"
+    os.mkfifo(fifo)
+    with pytest.raises(FileFormatError, match="named pipe") as info:
+        load_experiment(fifo)
+    assert str(fifo) in str(info.value)
+    with pytest.raises(FileFormatError, match="named pipe"):
+        read_points_csv(fifo)
+    link = tmp_path / "link.nnviz"
+    link.symlink_to(fifo)
+    with pytest.raises(FileFormatError, match="named pipe"):
+        load_experiment(link)
+
+
+def test_saving_onto_a_named_pipe_is_refused_and_it_stays_a_pipe(tmp_path, no_hang):
+    import os
+    import stat
+    fifo = tmp_path / "f.nnviz"
+    os.mkfifo(fifo)
+    with pytest.raises(FileFormatError, match="named pipe.*not replaced"):
+        save_experiment(_experiment(), fifo)
+    with pytest.raises(FileFormatError, match="named pipe"):
+        fileio.write_atomically(str(fifo), "x,y\n")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.nnviz"]   # no temporary file left
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "getuid") or __import__("os").getuid() != 0,
+                    reason="creating a device node needs root")
+def test_saving_onto_a_device_node_is_refused(tmp_path):
+    import os
+    import stat
+    dev = tmp_path / "full"
+    os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 7))   # a copy of /dev/full
+    with pytest.raises(FileFormatError, match="device"):
+        save_experiment(_experiment(), dev)
+    assert stat.S_ISCHR(os.lstat(dev).st_mode)
+    with pytest.raises(FileFormatError, match="device"):
+        load_experiment(dev)
+
+
+def test_saving_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path):
+    import os
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    target = real_dir / "run.nnviz"
+    save_experiment(_experiment(name="old"), target)
+    link = tmp_path / "link.nnviz"
+    link.symlink_to(target)
+    save_experiment(_experiment(name="new"), link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert load_experiment(target).name == "new"
+    dangling = tmp_path / "dangling.nnviz"
+    dangling.symlink_to(real_dir / "created.nnviz")
+    save_experiment(_experiment(), dangling)
+    assert dangling.is_symlink() and load_experiment(real_dir / "created.nnviz") == _experiment()
+    assert sorted(p.name for p in real_dir.iterdir()) == ["created.nnviz", "run.nnviz"]
+
+
+def test_a_replaced_file_keeps_its_mode_and_new_files_follow_the_umask(tmp_path):
+    import os
+    import stat
+    kept = tmp_path / "shared.nnviz"
+    kept.write_text("old")
+    os.chmod(kept, 0o644)
+    save_experiment(_experiment(), kept)
+    assert stat.S_IMODE(os.stat(kept).st_mode) == 0o644
+    os.chmod(kept, 0o640)
+    fileio.write_atomically(str(kept), "text")
+    assert stat.S_IMODE(os.stat(kept).st_mode) == 0o640
+    old = os.umask(0o022)
+    try:
+        save_experiment(_experiment(), tmp_path / "new.nnviz")
+        os.umask(0o027)
+        fileio.write_atomically(str(tmp_path / "new.csv"), "a,b\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "new.nnviz").st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(tmp_path / "new.csv").st_mode) == 0o640
