@@ -515,3 +515,76 @@ def test_weights_plot_shows_near_zero_share_and_norms(qtbot):
     x, y = data(w.curves["layer0"])
     assert y[-1] == pytest.approx(5.0 / 200) and w._log   # norms span decades: log axis
     assert "layer 1" in w._describe(199)
+
+
+# -- epoch axis: whole-number ticks, log scale (issue 6 items 20 and 24) ----------------------------------
+def epoch_ticks(w):
+    axis = w.plot_item.getAxis("bottom")
+    lo, hi = w.view_box.viewRange()[0]
+    return [v for _, values in axis.tickValues(lo, hi, 400) for v in values]
+
+
+def test_epoch_axis_never_shows_fractional_ticks_early_on(qtbot):
+    w = shown(LossPlot(), qtbot)
+    w.set_history(make_history(3))
+    w.grab()
+    ticks = epoch_ticks(w)
+    assert ticks and all(v == round(v) for v in ticks), ticks
+    assert {1.0, 2.0} <= set(ticks)
+
+
+def test_log_epochs_applies_to_all_plots_of_a_window_and_maps_markers_and_hover(qtbot):
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+    root = QWidget()
+    layout = QVBoxLayout(root)
+    loss, grad, lr = LossPlot(), GradientPlot(), LearningRatePlot()
+    for p in (loss, grad, lr):
+        layout.addWidget(p)
+    qtbot.addWidget(root)
+    root.resize(600, 900)
+    root.show()
+    h = make_history(1000)
+    for p in (loss, grad, lr):
+        p.set_history(h)
+    loss.set_best_epoch(BEST)
+    assert not any(p.log_epochs for p in (loss, grad, lr))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grad.log_epochs_button.setChecked(True)      # toggled on one plot...
+        root.grab()
+    assert all(p.log_epochs for p in (loss, grad, lr))                 # ...applies to all of them
+    assert all(p.log_epochs_button.isChecked() for p in (loss, grad, lr))
+    assert loss.plot_item.getAxis("bottom").logMode and loss.plot_item.ctrl.logYCheck.isChecked() is False
+    lo, hi = loss.view_box.viewRange()[0]
+    assert lo == pytest.approx(0.0) and hi == pytest.approx(np.log10(1500), abs=0.2)   # epochs 1 .. ~1000
+    assert loss.best_line.value() == pytest.approx(np.log10(BEST))     # markers sit at their epoch
+    ticks = epoch_ticks(loss)
+    assert ticks and all(abs(10 ** v - round(10 ** v)) < 1e-6 for v in ticks)
+    # hovering maps back to epochs
+    loss.grab()
+    at = loss.plot_widget.mapFromScene(loss.view_box.mapViewToScene(QPointF(np.log10(BEST), 0.4)))
+    qtbot.mouseMove(loss.plot_widget.viewport(), at)
+    epoch = int(loss.readout.text().split(":")[0].split()[1])
+    assert abs(epoch - BEST) <= 0.05 * BEST            # a pixel spans ~1.5% of the epochs here
+    assert loss.hover_line.value() == pytest.approx(np.log10(epoch))
+    loss.set_log_epochs(False)
+    assert not loss.log_epochs and not loss.log_epochs_button.isChecked()
+    assert loss.best_line.value() == BEST
+
+
+def test_log_epochs_is_remembered_by_the_app(qtbot, monkeypatch, tmp_path):
+    from PySide6.QtCore import QCoreApplication, QSettings
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    old = QCoreApplication.organizationName()
+    QCoreApplication.setOrganizationName("nnviz-test-log-epochs")
+    try:
+        w = shown(LossPlot(), qtbot)
+        assert not w.log_epochs
+        w.log_epochs_button.setChecked(True)
+        again = shown(GradientPlot(), qtbot)
+        assert again.log_epochs and again.log_epochs_button.isChecked()
+    finally:
+        QCoreApplication.setOrganizationName(old)
+        QSettings.setDefaultFormat(QSettings.Format.NativeFormat)
+    assert not shown(LossPlot(), qtbot).log_epochs    # without an organisation (tests, scripts): nothing kept

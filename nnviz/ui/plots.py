@@ -16,17 +16,19 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QSettings, Qt
 from PySide6.QtGui import QAction, QColor, QPalette
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QToolBar, QVBoxLayout, QWidget
 
 from ..engine.history import History
+from ..viewmath import ema, integer_tick_levels, whole_ticks  # noqa: F401  (ema: re-exported for old imports)
 from .palette import CLASS_COLORS
 
 MAX_BUCKETS = 2048          # envelope buckets per curve: ~2 points per pixel on a wide screen
 ZOOM_DETAIL_ROWS = 64 * MAX_BUCKETS   # re-bucket the visible rows when the view shows at most this many
 DEFAULT_SMOOTHING = 0.9
 FALLBACK_LOG_FLOOR = 1e-6   # log-axis floor when a plot has no positive value at all
+LOG_EPOCHS_KEY = "plots/log_epochs"   # QSettings key remembering the epoch axis scale (app runs only)
 
 # Okabe-Ito: distinct for colour-blind viewers, and train/test also differ in lightness.
 TRAIN_COLOR = CLASS_COLORS[0]        # blue
@@ -37,40 +39,6 @@ LEARNING_RATE_COLOR = CLASS_COLORS[0]
 
 
 # -- numerics (no Qt) ---------------------------------------------------------------------------------
-def ema(values: np.ndarray, factor: float, state: float | None = None) -> tuple[np.ndarray, float | None]:
-    """Exponential moving average ``s = factor * s + (1 - factor) * x``, vectorised.
-
-    The average starts at the first finite value (or continues from ``state``, the last average of
-    an earlier call, so long series can be smoothed piece by piece). NaN inputs give NaN outputs and
-    leave the average unchanged. Returns the smoothed values and the new state.
-    """
-    x = np.asarray(values, dtype=np.float64)
-    out = np.full(x.shape, np.nan)
-    finite = np.isfinite(x)
-    xf = x[finite]
-    if xf.size == 0:
-        return out, state
-    a = float(factor)
-    if not 0.0 <= a < 1.0:
-        raise ValueError(f"smoothing factor: expected a number from 0 up to (not including) 1, got {factor!r}")
-    if a == 0.0:
-        out[finite] = xf
-        return out, float(xf[-1])
-    s = float(xf[0]) if state is None else float(state)
-    # Closed form per block: s_j = a^(j+1) * (s + (1-a) * sum_k a^-(k+1) x_k). Blocks are short
-    # enough that a^-(block) stays below ~1e130, so nothing overflows and precision holds.
-    block = int(min(4096, max(1, 300.0 / -math.log(a))))
-    p = a ** -np.arange(1.0, block + 1.0)
-    yf = np.empty_like(xf)
-    for start in range(0, xf.size, block):
-        seg = xf[start:start + block]
-        q = p[:seg.size]
-        yf[start:start + seg.size] = (s + (1.0 - a) * np.cumsum(q * seg)) / q
-        s = float(yf[start + seg.size - 1])
-    out[finite] = yf
-    return out, s
-
-
 def _bucket_extremes(values: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
     """Min and max (NaN-ignoring; NaN for an all-NaN bucket) of consecutive ``stride``-row buckets."""
     n_full = values.size // stride
@@ -267,7 +235,26 @@ class _Axis(pg.AxisItem):
 
 
 class _EpochAxis(pg.AxisItem):
+    """Epochs are whole numbers: no tick at 0.5 or 1.5 while a run is a few epochs long."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        return levels if self.logMode else integer_tick_levels(levels)
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        if not self.logMode:
+            return levels
+        # log mode: values are log10(epoch); keep only ticks at whole epochs
+        out = []
+        for spacing, values in levels:
+            epochs = whole_ticks([round(10.0 ** v, 6) for v in values], lo=1.0)
+            out.append((spacing, [math.log10(e) for e in epochs]))
+        return out
+
     def tickStrings(self, values, scale, spacing):
+        if self.logMode:
+            return [log_tick_label(10.0 ** v * scale) for v in values]
         return epoch_tick_labels([v * scale for v in values])
 
 
@@ -281,6 +268,14 @@ def nice_ceil(value: float) -> float:
         if candidate >= value * (1 - 1e-12):
             return candidate
     return 10.0 ** (exp + 1)
+
+
+def _remembered_log_epochs() -> bool:
+    """The epoch axis scale the user chose last (only the real app, which has an organisation, keeps it)."""
+    if not QCoreApplication.organizationName():
+        return False
+    value = QSettings().value(LOG_EPOCHS_KEY, False)
+    return value in (True, "true", "1", 1)
 
 
 class _MetricPlot(QWidget):
@@ -297,6 +292,7 @@ class _MetricPlot(QWidget):
         self._shown: dict[str, bool] = {}
         self._display_key = None
         self._log = False
+        self._log_x = _remembered_log_epochs()   # epoch axis scale, shared by all plots of a window
         self._hover_scene_pos = QPointF()
 
         pal = self.palette()
@@ -351,6 +347,7 @@ class _MetricPlot(QWidget):
         # form a reference cycle, leaving an unparented plot to be freed by a GC pass that can fall
         # in the middle of its own paint (a segfault seen under pytest-qt).
         self.plot_widget.installEventFilter(self)
+        self.plot_item.setLogMode(self._log_x, self._log)
 
     # -- construction helpers ------------------------------------------------------------------------
     def _muted(self) -> QColor:
@@ -377,6 +374,54 @@ class _MetricPlot(QWidget):
         # a focus frame on a flat tool button looks like "checked"; these are mouse controls anyway
         self.toolbar.widgetForAction(action).setFocusPolicy(Qt.FocusPolicy.NoFocus)
         return action
+
+    def _add_log_epochs_toggle(self) -> QAction:
+        """The "Log epochs" toggle; every plot of the window follows it, and the app remembers it."""
+        self.log_epochs_button = self._add_toggle(
+            "Log epochs", "Use a logarithmic epoch axis, so the first epochs are not squeezed against the "
+            "y axis after a long run. Applies to all plots.", self._log_x, self._on_log_epochs_toggled)
+        return self.log_epochs_button
+
+    def _on_log_epochs_toggled(self, on: bool) -> None:
+        root = self.window()
+        plots = [p for p in root.findChildren(_MetricPlot)] if root is not self else []
+        for plot in {self, *plots}:
+            plot.set_log_epochs(on)
+        if QCoreApplication.organizationName():   # the real app (tests and scripts leave no trace)
+            QSettings().setValue(LOG_EPOCHS_KEY, bool(on))
+
+    @property
+    def log_epochs(self) -> bool:
+        return self._log_x
+
+    def set_log_epochs(self, on: bool) -> None:
+        """Show epochs on a logarithmic (True) or linear (False) axis."""
+        on = bool(on)
+        button = getattr(self, "log_epochs_button", None)
+        if button is not None and button.isChecked() != on:
+            button.blockSignals(True)
+            button.setChecked(on)
+            button.blockSignals(False)
+        if on == self._log_x:
+            return
+        self._log_x = on
+        self.plot_item.setLogMode(self._log_x, self._log)
+        self._range = None
+        self._auto_x = True
+        self.hide_readout()
+        self._epoch_axis_changed()
+        self._redraw(force=True)
+
+    def _epoch_axis_changed(self) -> None:
+        """Subclasses move epoch-placed items (markers) to the new axis."""
+
+    def _epoch_to_view(self, epoch: float) -> float:
+        if not self._log_x:
+            return float(epoch)
+        return math.log10(epoch) if epoch > 0 else 0.0
+
+    def _view_to_epoch(self, x: float) -> float:
+        return 10.0 ** min(x, 300.0) if self._log_x else float(x)
 
     def _add_legend(self):
         # Under the x axis rather than inside the view, where it would hide the ends of the curves.
@@ -454,7 +499,7 @@ class _MetricPlot(QWidget):
         """Rows to re-bucket finely when the user has zoomed into a short stretch, else None."""
         if n == 0 or self._auto_x or any(self.view_box.autoRangeEnabled()):
             return None
-        left, right = self.view_box.viewRange()[0]
+        left, right = (self._view_to_epoch(v) for v in self.view_box.viewRange()[0])
         epochs = self.history["epoch"]
         start = max(0, int(np.searchsorted(epochs, left)) - 1)
         stop = min(n, int(np.searchsorted(epochs, right)) + 1)
@@ -476,7 +521,7 @@ class _MetricPlot(QWidget):
         n = len(self.history)
         rows = self._visible_rows(n)
         shown = {key: key in columns and self._wants(key, self.series[key]) for key in self.curves}
-        key = (n, rows, self._log, tuple(k for k, v in shown.items() if v))
+        key = (n, rows, self._log, self._log_x, tuple(k for k, v in shown.items() if v))
         if not changed and key == self._display_key:
             return
         self._display_key = key
@@ -506,7 +551,7 @@ class _MetricPlot(QWidget):
         drawn = [self._drawn[k] for k, on in self._shown.items() if on and k in self._drawn]
         drawn = [(x, y) for x, y in drawn if x.size]
         if not drawn:   # nothing yet: a plain empty frame rather than pyqtgraph's unit square
-            target = ((0.0, 100.0), (-4.0, 1.0) if self._log else (0.0, 1.0))
+            target = ((0.0, 2.0) if self._log_x else (0.0, 100.0), (-4.0, 1.0) if self._log else (0.0, 1.0))
             if self._auto_x and target != self._range:
                 self._range = target
                 self._setting_range = True
@@ -516,10 +561,12 @@ class _MetricPlot(QWidget):
                     self._setting_range = False
             return
         if self._auto_x:
-            x_range = (0.0, nice_ceil(1.02 * max(float(np.nanmax(x)) for x, _ in drawn)))
+            top = nice_ceil(1.02 * max(float(np.nanmax(x)) for x, _ in drawn))
+            x_range = (0.0, math.log10(max(top, 10.0))) if self._log_x else (0.0, top)
         else:
             x_range = tuple(vb.viewRange()[0])
-        ys = np.concatenate([y[(x >= x_range[0]) & (x <= x_range[1])] for x, y in drawn])
+        lo_epoch, hi_epoch = (self._view_to_epoch(v) for v in x_range)
+        ys = np.concatenate([y[(x >= lo_epoch) & (x <= hi_epoch)] for x, y in drawn])
         ys = ys[np.isfinite(ys)]
         if self._log:
             ys = ys[ys > 0]
@@ -593,7 +640,7 @@ class _MetricPlot(QWidget):
     # -- log axis ------------------------------------------------------------------------------------
     def _set_log(self, on: bool) -> None:
         self._log = bool(on)
-        self.plot_item.setLogMode(False, self._log)
+        self.plot_item.setLogMode(self._log_x, self._log)
         self._redraw(force=True)
 
     # -- hover ---------------------------------------------------------------------------------------
@@ -615,7 +662,7 @@ class _MetricPlot(QWidget):
             self.hide_readout()
             return
         p = self.view_box.mapSceneToView(scene_pos)
-        row = self.nearest_row(p.x())
+        row = self.nearest_row(self._view_to_epoch(p.x()))
         if row is None:
             self.hide_readout()
             return
@@ -632,7 +679,7 @@ class _MetricPlot(QWidget):
         y = at.y() + 14 if at.y() < box.center().y() else at.y() - h - 8
         self.readout.move(max(0, min(x, self.plot_widget.viewport().width() - w)),
                           max(0, min(y, self.plot_widget.viewport().height() - h)))
-        self.hover_line.setValue(float(self.history["epoch"][row]))
+        self.hover_line.setValue(self._epoch_to_view(float(self.history["epoch"][row])))
         self.readout.show()
         self.readout.raise_()
         self.hover_line.show()
@@ -680,6 +727,8 @@ class LossPlot(_MetricPlot):
                                       "0.99 is very smooth but lags behind.")
         self.smooth_factor.valueChanged.connect(self._on_smoothing)
         self.toolbar.addWidget(self.smooth_factor)
+        self._add_log_epochs_toggle()
+        self._marks = {"best": (None, "best test", ""), "stop": (None, "stopped", "")}
 
         marker_fill = QColor(self._bg)
         marker_fill.setAlpha(215)
@@ -782,20 +831,28 @@ class LossPlot(_MetricPlot):
     # -- markers -------------------------------------------------------------------------------------
     def set_best_epoch(self, epoch: float | None, label: str = "best test") -> None:
         """Mark the epoch with the best monitored score (``label`` names it), or remove the mark (None)."""
-        _place(self.best_line, epoch, label)
+        self._marks["best"] = (epoch, label, "")
+        _place(self.best_line, epoch, label, "", self._epoch_to_view)
 
     def set_stop_epoch(self, epoch: float | None, reason: str = "") -> None:
         """Mark where early stopping ended training, labelled with ``reason``; None removes the mark."""
         self.stop_reason = str(reason or "")
         if self.stop_line.toolTip() != self.stop_reason:
             self.stop_line.setToolTip(self.stop_reason)
-        _place(self.stop_line, epoch, "stopped", self.stop_reason)
+        self._marks["stop"] = (epoch, "stopped", self.stop_reason)
+        _place(self.stop_line, epoch, "stopped", self.stop_reason, self._epoch_to_view)
+
+    def _epoch_axis_changed(self) -> None:
+        for key, line in (("best", self.best_line), ("stop", self.stop_line)):
+            epoch, what, detail = self._marks[key]
+            _place(line, epoch, what, detail, self._epoch_to_view)
 
 
 MARKER_DETAIL_CHARS = 48   # longer early-stopping reasons are cut in the label (the banner has them in full)
 
 
-def _place(line: pg.InfiniteLine, epoch: float | None, what: str, detail: str = "") -> None:
+def _place(line: pg.InfiniteLine, epoch: float | None, what: str, detail: str = "",
+           to_view=float) -> None:
     """Move a marker line to ``epoch`` (hide it for None/NaN) and label it "what: epoch (detail)".
 
     Called with every frame, so it does nothing when nothing changed."""
@@ -806,10 +863,11 @@ def _place(line: pg.InfiniteLine, epoch: float | None, what: str, detail: str = 
         detail = detail[:MARKER_DETAIL_CHARS - 1].rstrip() + "…"
     text = f"{what}: {float(epoch):.0f}" + (f" ({detail})" if detail else "")
     fmt = text.replace("{", "{{").replace("}", "}}")   # the label str.format()s its text
-    if line.isVisible() and line.value() == float(epoch) and line.label.format == fmt:
+    at = to_view(float(epoch))
+    if line.isVisible() and line.value() == at and line.label.format == fmt:
         return
     line.label.format = fmt
-    line.setValue(float(epoch))
+    line.setValue(at)
     line.show()
     line.label.valueChanged()
 
@@ -827,7 +885,8 @@ class GradientPlot(_MetricPlot):
             "Per weight", "Show the mean |dW| per weight instead of the L2 norm of each layer's gradient, "
             "so layers of different sizes compare fairly.", False, self._on_mode)
         self._log = True
-        self.plot_item.setLogMode(False, True)
+        self.plot_item.setLogMode(self._log_x, True)
+        self._add_log_epochs_toggle()
         self.n_layers = 0
         self._pool: list[pg.PlotDataItem] = []
 
@@ -909,7 +968,7 @@ class WeightsPlot(GradientPlot):
             "Norm", "Show each layer's weight norm (how big its weights are, which L2 keeps small) instead of "
                     "the share of weights that are practically zero (which L1 drives up).", False, self._on_norm)
         self._log = False
-        self.plot_item.setLogMode(False, False)
+        self.plot_item.setLogMode(self._log_x, False)
         self.plot_item.setLabel("left", self.y_label, color=self._fg.name())
 
     @property
@@ -918,7 +977,7 @@ class WeightsPlot(GradientPlot):
 
     def _on_norm(self, on: bool) -> None:
         self._log = bool(on)
-        self.plot_item.setLogMode(False, self._log)
+        self.plot_item.setLogMode(self._log_x, self._log)
         self.plot_item.setLabel("left", "‖W‖" if on else self.y_label, color=self._fg.name())
         for series in self.series.values():
             series.reset()
@@ -943,6 +1002,7 @@ class LearningRatePlot(_MetricPlot):
         self.log_button = self._add_toggle(
             "Log y", "Use a logarithmic y axis, which turns an exponential decay into a straight line.",
             False, self._set_log)
+        self._add_log_epochs_toggle()
 
     def _columns(self):
         return {"learning_rate": self.history["learning_rate"]}
