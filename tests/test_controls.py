@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QUndoStack, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractButton, QApplication, QAbstractSpinBox, QComboBox, QFormLayout, QLabel, QScrollArea, QSlider,
-    QWidget,
+    QSpinBox, QWidget,
 )
 
 from nnviz.data.points import TEST, VALIDATION
@@ -440,9 +440,9 @@ def test_form_labels_have_buddies(panel):
                 assert item.widget().buddy() is not None, item.widget().text()
 
 
-def _wheel(widget: QWidget) -> None:
+def _wheel(widget: QWidget, delta: int = 120) -> None:
     centre = QPointF(widget.rect().center())
-    event = QWheelEvent(centre, widget.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120),
+    event = QWheelEvent(centre, widget.mapToGlobal(centre), QPoint(0, 0), QPoint(0, delta),
                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
                         False)
     QApplication.sendEvent(widget, event)
@@ -580,3 +580,70 @@ def test_every_data_control_has_a_tooltip(data):
     assert len(inputs) >= 15
     for widget in inputs:
         assert widget.toolTip().strip(), widget.objectName() or widget
+
+
+# -- issue 6 items 16, 22, 24 -------------------------------------------------------------------------
+def test_wheel_over_unfocused_fields_of_a_scrolled_panel_scrolls_it(qtbot, model):
+    panel = ControlPanel(model)
+    qtbot.addWidget(panel)
+    panel.resize(340, 300)            # short: the panel scrolls
+    panel.show()
+    qtbot.waitExposed(panel)
+    bar = panel.findChild(QScrollArea).verticalScrollBar()
+    assert bar.maximum() > 0
+    before = model.config.to_dict()
+    for name in ("optimizer.batch_size", "architecture.activation", "optimizer.name"):
+        field = w(panel, name)
+        field.clearFocus()
+        assert field.focusPolicy() == Qt.FocusPolicy.StrongFocus   # the wheel does not take focus
+        bar.setValue(0)
+        _wheel(field, -120)
+        assert bar.value() > 0, name                                 # the panel scrolled...
+        assert model.config.to_dict() == before, name                # ...and nothing changed
+
+
+def test_wheel_over_unfocused_data_panel_fields_changes_nothing(qtbot, data):
+    fields = [data.findChild(QWidget, n) for n in ("data.kind", "data.count", "data.noise", "data.train_ratio",
+                                                   "data.seed", "data.role")]
+    values = (data.kind(), data.count(), data.noise_fraction(), data.train_fraction(), data.seed(),
+              data.new_point_role())
+    for field in fields:
+        field.clearFocus()
+        assert field.focusPolicy() == Qt.FocusPolicy.StrongFocus
+        _wheel(field, 120)
+        _wheel(field, -120)
+    assert (data.kind(), data.count(), data.noise_fraction(), data.train_fraction(), data.seed(),
+            data.new_point_role()) == values
+    count = data.findChild(QWidget, "data.count")
+    count.setFocus()
+    _wheel(count, 120)                 # a focused field does take the wheel
+    assert data.count() == values[1] + 50
+
+
+def test_generator_count_never_drops_to_a_useless_handful(qtbot, data):
+    from nnviz.ui.data_panel import MIN_COUNT
+    data.set_generator_settings("circle", 300, 0.0, 0.5, 1)
+    data.set_generator_settings("circle", 1, 0.0, 0.5, 1)        # e.g. an empty experiment was loaded
+    assert data.count() == 300                                     # the last good count stays
+    data.set_generator_settings("circle", 0, 0.0, 0.5, 1)
+    assert data.count() == 300
+    count = data.findChild(QSpinBox, "data.count")
+    assert count.minimum() == MIN_COUNT >= 10
+    type_into(qtbot, count, "1")                                   # typed: clamped to the minimum
+    with qtbot.waitSignal(data.regenerate_requested) as blocker:
+        qtbot.mouseClick(data.findChild(QWidget, "data.regenerate"), Qt.MouseButton.LeftButton)
+    assert blocker.args[1] >= MIN_COUNT
+
+
+def test_activation_is_disabled_with_a_reason_without_hidden_layers(qtbot, panel, model):
+    from nnviz.ui.controls import NO_HIDDEN_ACTIVATION_TIP
+    act = w(panel, "architecture.activation")
+    assert act.isEnabled() and "hidden layer" not in act.toolTip().lower()[:20]
+    while model.config.architecture.hidden_layers:
+        qtbot.mouseClick(w(panel, "architecture.hidden_layers.remove"), Qt.MouseButton.LeftButton)
+    assert not act.isEnabled() and act.toolTip() == NO_HIDDEN_ACTIVATION_TIP
+    assert "no hidden layer" in act.toolTip()
+    assert not [c for c in panel.findChildren(QComboBox)   # no per-layer activation box is left to edit
+                if c.objectName().startswith("architecture.layer_activations") and c.isVisibleTo(panel)]
+    qtbot.mouseClick(w(panel, "architecture.hidden_layers.add"), Qt.MouseButton.LeftButton)
+    assert act.isEnabled() and act.toolTip() != NO_HIDDEN_ACTIVATION_TIP

@@ -14,10 +14,10 @@ import re
 from contextlib import contextmanager
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QValidator
 from PySide6.QtWidgets import (
-    QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame,
+    QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame,
     QGridLayout, QHBoxLayout, QLabel, QMenu, QPushButton, QScrollArea, QSizePolicy, QSlider, QSpinBox,
     QToolButton, QVBoxLayout, QWidget,
 )
@@ -27,6 +27,7 @@ from ..engine.config import (
     OptimizerConfig, RegularizationConfig, ScheduleConfig, field_help,
 )
 from .config_model import ConfigModel, field_resets_weights
+from .pgutil import guard_wheel
 
 RESET_NOTE = "Changing this resets the weights."
 LIVE_NOTE = "Applies live, without reset."
@@ -62,6 +63,12 @@ INT32_MAX = 2**31 - 1
 _SECTIONS = {"": ExperimentConfig, "architecture": ArchitectureConfig, "optimizer": OptimizerConfig,
              "schedule": ScheduleConfig, "regularization": RegularizationConfig,
              "early_stopping": EarlyStoppingConfig}
+
+
+#: why the Activation box is disabled for a model without hidden layers
+NO_HIDDEN_ACTIVATION_TIP = ("Disabled: this model has no hidden layer, and the activation applies to hidden "
+                            "neurons only (the output uses sigmoid, softmax or nothing, set by the problem). "
+                            "Add a layer with + Layer to choose one.")
 
 
 def field_meta(section: str, name: str) -> dict:
@@ -149,21 +156,6 @@ class SciSpinBox(QDoubleSpinBox):
             if new < floor and steps < 0:
                 new = self.minimum()
         self.setValue(min(max(new, self.minimum()), self.maximum()))
-
-
-class _WheelGuard(QObject):
-    """Scrolling the panel over a spin box or combo must scroll, not change the value: the wheel
-    only edits a control that has keyboard focus."""
-
-    def __init__(self, scroll: QScrollArea):
-        super().__init__(scroll)
-        self._scroll = scroll
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
-            QApplication.sendEvent(self._scroll.verticalScrollBar(), event)
-            return True
-        return False
 
 
 class _Section(QWidget):
@@ -270,7 +262,6 @@ class ControlPanel(QWidget):
         self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
         self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop; it follows the focus
-        self._wheel_guard = _WheelGuard(self._scroll)
         content = QWidget()
         self._column = QVBoxLayout(content)
         self._column.setContentsMargins(4, 4, 4, 4)
@@ -328,8 +319,7 @@ class ControlPanel(QWidget):
 
     def _guard_wheel(self, widget: QWidget) -> None:
         if isinstance(widget, (QAbstractSpinBox, QComboBox, QSlider)):
-            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-            widget.installEventFilter(self._wheel_guard)
+            guard_wheel(widget)   # the wheel scrolls the panel unless the field has focus
 
     def _edit(self, section: str, name: str) -> Callable[[Any], None]:
         def handler(value: Any) -> None:
@@ -772,6 +762,9 @@ class ControlPanel(QWidget):
             self._layers_summary.setText("none" if n == 0 else f"{n} layer{'s' if n != 1 else ''}")
             self._add_layer.setEnabled(n < MAX_HIDDEN_LAYERS)
             self._remove_layer.setEnabled(n > 0)
+            activation = self._fields[("architecture", "activation")]
+            activation.setEnabled(n > 0)
+            activation.setToolTip(field_tooltip("architecture", "activation") if n else NO_HIDDEN_ACTIVATION_TIP)
 
             sec = self.sections["optimizer"]
             shown = OPTIMIZER_PARAMS.get(config.optimizer.name, ())

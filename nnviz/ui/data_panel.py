@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from ..data.points import MAX_CLASSES, ROLE_NAMES, TRAIN
 from .palette import CLASS_COLORS, CLASS_NAMES
+from .pgutil import guard_wheel
 
 try:  # written in parallel; the literal tuples are the agreed contract
     from ..data.generators import DATASETS, REGRESSION_DATASETS
@@ -43,6 +44,8 @@ TOOLS = (
 )
 
 MAX_COUNT = 100_000
+#: fewest points Regenerate draws: fewer makes no data set worth training on (one point, zoomed onto)
+MIN_COUNT = 10
 SEED_MAX = 2**31 - 1  # QSpinBox limit; generators accept larger seeds, but these are plenty
 
 
@@ -82,11 +85,11 @@ class DataPanel(QWidget):
 
         self._count = QSpinBox()
         self._count.setObjectName("data.count")
-        self._count.setRange(1, MAX_COUNT)
+        self._count.setRange(MIN_COUNT, MAX_COUNT)
         self._count.setValue(200)
         self._count.setSingleStep(50)
         self._count.setKeyboardTracking(False)
-        self._count.setToolTip(f"How many points Regenerate draws (1 to {MAX_COUNT:,}).")
+        self._count.setToolTip(f"How many points Regenerate draws ({MIN_COUNT} to {MAX_COUNT:,}).")
 
         self._noise = QSpinBox()
         self._noise.setObjectName("data.noise")
@@ -225,8 +228,7 @@ class DataPanel(QWidget):
         outer.addStretch(1)
 
         for w in (self._kind, self._count, self._noise, self._train, self._seed, self._role):
-            if isinstance(w, QAbstractSpinBox):
-                w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            guard_wheel(w)   # the wheel over an unfocused field scrolls (or does nothing), never edits it
 
     # -- state -------------------------------------------------------------------------------------------
     def kind(self) -> str:
@@ -261,7 +263,10 @@ class DataPanel(QWidget):
 
     def set_generator_settings(self, kind: str, count: int, noise: float, train_fraction: float,
                                seed: int) -> None:
-        """Show these settings (e.g. from a loaded file) without emitting anything."""
+        """Show these settings (e.g. from a loaded file) without emitting anything.
+
+        A count below :data:`MIN_COUNT` (e.g. that of an empty or tiny experiment) keeps the count
+        shown before, so Regenerate never draws a useless handful of points."""
         widgets = (self._kind, self._count, self._noise, self._train, self._seed)
         for w in widgets:
             w.blockSignals(True)
@@ -269,7 +274,8 @@ class DataPanel(QWidget):
             index = self._kind.findData(kind)
             if index >= 0:
                 self._kind.setCurrentIndex(index)
-            self._count.setValue(int(count))
+            if int(count) >= MIN_COUNT:
+                self._count.setValue(min(int(count), MAX_COUNT))
             self._noise.setValue(round(noise * 100))
             self._train.setValue(round(train_fraction * 100))
             self._seed.setValue(int(seed))
