@@ -8,67 +8,106 @@ from nnviz.engine.config import OptimizerConfig, ScheduleConfig
 from nnviz.engine.optimizers import make_optimizer
 from nnviz.engine.schedules import Schedule
 
-G1 = np.array([0.5, -2.0, 0.1])
-G2 = np.array([-0.3, 1.0, 0.4])
+# several steps with a learning rate that changes (as a schedule does), against torch.optim's formulas
+# written out here independently of the engine
+RNG = np.random.default_rng(4)
+GRADS = [RNG.standard_normal(5) * s for s in (1.0, 0.3, 2.0, 1e-3, 0.7, 0.0)]
+RATES = [0.1, 0.1, 0.05, 0.05, 0.2, 0.01]
+W0 = np.array([1.0, 2.0, -1.0, 0.0, 0.5])
 
 
-def run(name, lr=0.1, **kw):
-    cfg = OptimizerConfig(name=name, **kw)
-    opt = make_optimizer(cfg, 3)
-    w = np.array([1.0, 2.0, -1.0])
+def run(name, **kw):
+    opt = make_optimizer(OptimizerConfig(name=name, **kw), len(W0))
+    w = W0.copy()
     out = []
-    for g in (G1, G2):
+    for g, lr in zip(GRADS, RATES):
         opt.step(w, g.copy(), lr)
         out.append(w.copy())
     return out
 
 
 def test_sgd():
-    w1, w2 = run("sgd")
-    np.testing.assert_allclose(w1, [1, 2, -1] - 0.1 * G1)
-    np.testing.assert_allclose(w2, w1 - 0.1 * G2)
+    w = W0.copy()
+    for got, g, lr in zip(run("sgd"), GRADS, RATES):
+        w = w - lr * g
+        np.testing.assert_allclose(got, w, rtol=1e-13)
 
 
-def test_momentum():
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_and_nesterov_as_torch(nesterov):
     mu = 0.8
-    w1, w2 = run("momentum", momentum=mu)
-    v1 = -0.1 * G1
-    v2 = mu * v1 - 0.1 * G2
-    np.testing.assert_allclose(w1, [1, 2, -1] + v1)
-    np.testing.assert_allclose(w2, w1 + v2)
+    w, b = W0.copy(), None
+    for t, (got, g, lr) in enumerate(zip(run("nesterov" if nesterov else "momentum", momentum=mu), GRADS, RATES)):
+        b = g.copy() if t == 0 else mu * b + g          # torch: buf = grad at the first step
+        d = g + mu * b if nesterov else b
+        w = w - lr * d                                 # the buffer is in gradient units: lr scales it all
+        np.testing.assert_allclose(got, w, rtol=1e-13)
 
 
-def test_nesterov():
-    mu = 0.8
-    w1, w2 = run("nesterov", momentum=mu)
-    v1 = -0.1 * G1
-    v2 = mu * v1 - 0.1 * G2
-    np.testing.assert_allclose(w1, [1, 2, -1] + mu * v1 - 0.1 * G1)
-    np.testing.assert_allclose(w2, w1 + mu * v2 - 0.1 * G2)
+def test_rmsprop_as_torch():
+    rho, eps = 0.9, 1e-6
+    w, s = W0.copy(), np.zeros(5)
+    for got, g, lr in zip(run("rmsprop", rho=rho, epsilon=eps), GRADS, RATES):
+        s = rho * s + (1 - rho) * g * g
+        w = w - lr * g / (np.sqrt(s) + eps)           # eps outside the root
+        np.testing.assert_allclose(got, w, rtol=1e-13)
 
 
-def test_rmsprop():
-    rho, eps = 0.9, 1e-8
-    w1, w2 = run("rmsprop", rho=rho, epsilon=eps)
-    s1 = (1 - rho) * G1**2
-    s2 = rho * s1 + (1 - rho) * G2**2
-    np.testing.assert_allclose(w1, [1, 2, -1] - 0.1 * G1 / (np.sqrt(s1) + eps))
-    np.testing.assert_allclose(w2, w1 - 0.1 * G2 / (np.sqrt(s2) + eps))
-
-
-def test_adam():
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    w1, w2 = run("adam", beta1=b1, beta2=b2, epsilon=eps)
-    w = np.array([1.0, 2.0, -1.0])
-    m = v = np.zeros(3)
-    for t, g in enumerate((G1, G2), start=1):
+def test_adam_as_torch():
+    b1, b2, eps = 0.9, 0.999, 1e-3                   # a big eps makes its placement visible
+    w, m, v = W0.copy(), np.zeros(5), np.zeros(5)
+    for t, (got, g, lr) in enumerate(zip(run("adam", beta1=b1, beta2=b2, epsilon=eps), GRADS, RATES), start=1):
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         mhat, vhat = m / (1 - b1**t), v / (1 - b2**t)
-        w = w - 0.1 * mhat / (np.sqrt(vhat) + eps / np.sqrt(1 - b2**t))  # eps folded in, as scikit-learn
-        np.testing.assert_allclose((w1, w2)[t - 1], w, rtol=1e-10)
-    # first Adam step moves every weight by about lr, whatever the gradient's scale
-    np.testing.assert_allclose(np.abs(w1 - [1, 2, -1]), 0.1, rtol=1e-5)
+        w = w - lr * mhat / (np.sqrt(vhat) + eps)      # eps added to sqrt(v_hat), not scaled
+        np.testing.assert_allclose(got, w, rtol=1e-12)
+
+
+def test_adam_first_step_moves_every_weight_by_about_lr():
+    w1 = run("adam")[0]
+    moved = np.abs(w1 - W0)[np.abs(GRADS[0]) > 1e-3]
+    np.testing.assert_allclose(moved, 0.1, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "rmsprop", "adam"])
+def test_against_pytorch(name):
+    torch = pytest.importorskip("torch")
+    kw = {"sgd": {}, "momentum": {"momentum": 0.8}, "nesterov": {"momentum": 0.8},
+          "rmsprop": {"rho": 0.95, "epsilon": 1e-6}, "adam": {"beta1": 0.8, "beta2": 0.99, "epsilon": 1e-3}}[name]
+    p = torch.tensor(W0.copy(), dtype=torch.float64, requires_grad=True)
+    make = {"sgd": lambda: torch.optim.SGD([p], lr=RATES[0]),
+            "momentum": lambda: torch.optim.SGD([p], lr=RATES[0], momentum=0.8),
+            "nesterov": lambda: torch.optim.SGD([p], lr=RATES[0], momentum=0.8, nesterov=True),
+            "rmsprop": lambda: torch.optim.RMSprop([p], lr=RATES[0], alpha=0.95, eps=1e-6),
+            "adam": lambda: torch.optim.Adam([p], lr=RATES[0], betas=(0.8, 0.99), eps=1e-3)}[name]
+    opt = make()
+    for got, g, lr in zip(run(name, **kw), GRADS, RATES):
+        for group in opt.param_groups:
+            group["lr"] = lr                            # what a schedule does in torch
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+        np.testing.assert_allclose(got, p.detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_l2_penalty_is_torch_weight_decay():
+    # the penalty gradient l2 * w is added to the gradient before the optimiser, as weight_decay does
+    torch = pytest.importorskip("torch")
+    from nnviz.engine.penalties import add_penalty_gradient
+    l2 = 0.3
+    for name in ("sgd", "adam"):
+        opt = make_optimizer(OptimizerConfig(name=name), len(W0))
+        w = W0.copy()
+        p = torch.tensor(W0.copy(), dtype=torch.float64, requires_grad=True)
+        ref = (torch.optim.SGD if name == "sgd" else torch.optim.Adam)([p], lr=0.1, weight_decay=l2)
+        for g, lr in zip(GRADS, RATES):
+            gw = g.copy()
+            add_penalty_gradient(w, gw, 0.0, l2, np.empty(len(w)))
+            opt.step(w, gw, lr)
+            ref.param_groups[0]["lr"] = lr
+            p.grad = torch.tensor(g, dtype=torch.float64)
+            ref.step()
+            np.testing.assert_allclose(w, p.detach().numpy(), rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("epoch", [0, 1, 99, 100, 250, 1000])

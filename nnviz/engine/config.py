@@ -91,7 +91,7 @@ class ScheduleConfig:
 
 @dataclass
 class RegularizationConfig:
-    l1: float = _field(0.0, "L1 penalty strength: pushes weights to exactly zero, giving sparse weights.",
+    l1: float = _field(0.0, "L1 penalty strength: pushes many weights to near zero (|w| < 0.001), giving sparse weights.",
                        lo=0.0, hi=10.0)
     l2: float = _field(0.0, "L2 penalty strength: keeps all weights small and even.", lo=0.0, hi=10.0)
     dropout: float = _field(

@@ -1,6 +1,11 @@
 """L1 and L2 weight penalties (weights only, never biases).
 
 penalty = l1 * sum|w| + (l2 / 2) * sum w^2, so its gradient is l1 * sign(w) + l2 * w.
+
+L1 works through its subgradient l1 * sign(w) (what PyTorch gives for an L1 term added to the loss), not a
+proximal step: weights it pushes down end near zero (|w| < 1e-3, the history's ``near_zero``), oscillating
+by about one step size, not at exactly zero. L2's gradient added before the optimiser is exactly what
+torch's ``weight_decay`` does for SGD and Adam (on the weights only here).
 """
 from __future__ import annotations
 
