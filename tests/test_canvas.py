@@ -463,3 +463,89 @@ def test_screenshot_of_points_over_a_binary_boundary(canvas):
     colour = image.pixelColor(canvas.plot_widget.mapTo(canvas, at(canvas, *ps.xy[i])))
     want = QColor(CLASS_COLORS[int(ps.target[i])])
     assert abs(colour.red() - want.red()) < 40 and abs(colour.blue() - want.blue()) < 40
+
+
+# -- select tool: context menu and keys (issue 6 item 17) ---------------------------------------------
+def _select_two(canvas):
+    canvas.model.replace_all(points([[0, 0], [1, 0], [4, 4]], 0))
+    canvas.set_tool("select")
+    drag(canvas, line((-0.5, -0.5), (1.5, 0.5)))
+    assert canvas.selected_indices.tolist() == [0, 1]
+    canvas.plot_widget.setFocus()
+
+
+def _popped_menu(qtbot):
+    from PySide6.QtWidgets import QMenu
+    menus = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
+    assert len(menus) == 1
+    return menus[0]
+
+
+def test_right_click_on_a_selection_offers_relabel_role_and_delete(canvas, qtbot):
+    from PySide6.QtGui import QAction
+    _select_two(canvas)
+    click(canvas, 1, 0, RIGHT)
+    menu = _popped_menu(qtbot)
+    actions = {a.objectName(): a for a in menu.actions() if a.objectName()}
+    assert {f"selection.relabel.{k}" for k in range(4)} <= set(actions)
+    assert {"selection.role.train", "selection.role.test", "selection.role.validation", "selection.delete"} <= set(actions)
+    assert "yellow" in actions["selection.relabel.3"].text()
+    assert actions["selection.role.test"].shortcut().toString() == "Shift+T"   # the key is shown as a hint
+    actions["selection.relabel.2"].trigger()
+    menu.close()
+    assert canvas.model.points.target.tolist() == [2, 2, 0]
+    click(canvas, 0, 0, RIGHT)
+    menu = _popped_menu(qtbot)
+    next(a for a in menu.actions() if a.objectName() == "selection.role.validation").trigger()
+    menu.close()
+    assert canvas.model.points.role.tolist() == [VALIDATION, VALIDATION, TRAIN]
+    assert canvas.model.undo_stack.count() == 3       # replace, relabel, role: each its own undo step
+    canvas.model.undo_stack.undo()
+    canvas.model.undo_stack.undo()
+    assert canvas.model.points.target.tolist() == [0, 0, 0] and canvas.model.points.role.tolist() == [TRAIN] * 3
+    # right-click on an unselected point selects it first and acts on it alone
+    click(canvas, 4, 4, RIGHT)
+    menu = _popped_menu(qtbot)
+    assert canvas.selected_indices.tolist() == [2]
+    next(a for a in menu.actions() if a.objectName() == "selection.delete").trigger()
+    menu.close()
+    assert canvas.model.points.xy.tolist() == [[0, 0], [1, 0]]
+    assert isinstance(menu.actions()[0], QAction)
+
+
+def test_selection_keys_relabel_and_move_roles_undoably(canvas):
+    _select_two(canvas)
+    vp = canvas.plot_widget
+    QTest.keyClick(vp, Qt.Key.Key_4)
+    assert canvas.model.points.target.tolist() == [3, 3, 0]
+    QTest.keyClick(vp, Qt.Key.Key_T, SHIFT)
+    assert canvas.model.points.role.tolist() == [TEST, TEST, TRAIN]
+    QTest.keyClick(vp, Qt.Key.Key_V, SHIFT)
+    assert canvas.model.points.role.tolist() == [VALIDATION, VALIDATION, TRAIN]
+    QTest.keyClick(vp, Qt.Key.Key_T)
+    assert canvas.model.points.role.tolist() == [TRAIN, TRAIN, TRAIN]
+    QTest.keyClick(vp, Qt.Key.Key_2)
+    assert canvas.model.points.target.tolist() == [1, 1, 0]
+    assert canvas.model.undo_stack.undoText() == "Relabel selection as orange"
+    for _ in range(5):
+        canvas.model.undo_stack.undo()
+    assert canvas.model.points.target.tolist() == [0, 0, 0] and canvas.model.points.role.tolist() == [TRAIN] * 3
+    # without a selection the keys do nothing here (they are left to the window)
+    canvas.clear_selection()
+    QTest.keyClick(vp, Qt.Key.Key_3)
+    assert canvas.model.points.target.tolist() == [0, 0, 0]
+
+
+def test_selection_keys_are_claimed_from_window_shortcuts(canvas, qtbot):
+    from PySide6.QtGui import QAction, QKeySequence
+    fired = []
+    window_action = QAction("window T", canvas)
+    window_action.setShortcut(QKeySequence("T"))
+    window_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    window_action.triggered.connect(lambda: fired.append(1))
+    canvas.addAction(window_action)
+    _select_two(canvas)
+    canvas.model.undo_stack.clear()
+    canvas.set_selected_role(TEST)
+    QTest.keyClick(canvas.plot_widget, Qt.Key.Key_T)
+    assert canvas.model.points.role.tolist() == [TRAIN, TRAIN, TRAIN] and not fired

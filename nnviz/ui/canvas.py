@@ -6,11 +6,15 @@ and updated with ``setImage``/``setData`` so redrawing at animation rates stays 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem, QMenu, QVBoxLayout, QWidget,
+)
 
 from ..data.points import MAX_CLASSES, ROLE_NAMES, TEST, TRAIN, VALIDATION
 from ..errors import ConfigError, DataError
@@ -23,8 +27,17 @@ TOOL_TIPS = {
            "drag a point to move it.",
     "brush": "Press and drag to spray points of the current class within the brush radius.",
     "erase": "Press and drag to remove every point under the brush circle.",
-    "select": "Drag a rectangle to select points, drag a selected point to move the selection, "
-              "Delete removes it and Escape clears it.",
+    "select": "Drag a rectangle to select points (Shift adds), drag a selected point to move the selection. "
+              "Right-click for relabel / move to train, test or validation / delete, or use the keys: "
+              "1-4 relabel, T training, Shift+T test, Shift+V validation, Delete removes, Escape clears.",
+}
+#: keys acting on the selection (while the canvas has focus and points are selected); none clashes with
+#: the window's (Space, S, Right, R, Shift+R, F, D, M, A, B, E, V, Delete, Ctrl+A/Z/Y)
+SELECTION_KEYS = {
+    "relabel": ("1", "2", "3", "4"),
+    "train": "T",
+    "test": "Shift+T",
+    "validation": "Shift+V",
 }
 BOUNDARY_MODES = ("binary", "multiclass", "regression")
 MAX_BOUNDARY_SIDE = 4096
@@ -198,6 +211,7 @@ class PointCanvas(QWidget):
         self._drag: dict | None = None
         self._last_points = model.points
         self._drawn: dict[int, tuple] = {}   # scatter id -> (style key, points drawn)
+        self._menu: QMenu | None = None
 
         self.view_box = _EditViewBox(self)
         self.plot_widget = pg.PlotWidget(parent=self, viewBox=self.view_box, background="w")
@@ -569,6 +583,77 @@ class PointCanvas(QWidget):
         if len(self._selection):
             self._model.set_role(self._selection, role, text=f"Make selection {ROLE_NAMES[role]}")
 
+    def selection_menu(self) -> QMenu:
+        """The Select tool's context menu for the current selection (relabel, role, delete)."""
+        menu = QMenu(self)
+        n = len(self._selection)
+        title = menu.addAction(f"{n} point{'s' if n != 1 else ''} selected")
+        title.setEnabled(False)
+        menu.addSeparator()
+        for k in range(MAX_CLASSES):
+            if self._regression:
+                if k > 1:
+                    break
+                text = ("Set value to −1 (low)", "Set value to +1 (high)")[k]
+            else:
+                text = f"Relabel as {CLASS_NAMES[k]}"
+            action = QAction(self._swatch(k), text, menu)
+            action.setShortcut(QKeySequence(SELECTION_KEYS["relabel"][k]))
+            action.setObjectName(f"selection.relabel.{k}")
+            action.triggered.connect(lambda _c=False, k=k: self.relabel_selected(k))
+            menu.addAction(action)
+        menu.addSeparator()
+        for role, key in ((TRAIN, "train"), (TEST, "test"), (VALIDATION, "validation")):
+            action = menu.addAction(f"Move to {ROLE_NAMES[role]}")
+            action.setShortcut(QKeySequence(SELECTION_KEYS[key]))
+            action.setObjectName(f"selection.role.{key}")
+            action.triggered.connect(lambda _c=False, r=role: self.set_selected_role(r))
+        menu.addSeparator()
+        action = menu.addAction("Delete")
+        action.setShortcut(QKeySequence(Qt.Key.Key_Delete))
+        action.setObjectName("selection.delete")
+        action.triggered.connect(self.delete_selected)
+        # the shortcuts are shown as hints; the canvas's key handler does the work (no double firing)
+        for a in menu.actions():
+            a.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        return menu
+
+    def show_selection_menu(self, global_pos: QPoint | None = None) -> QMenu | None:
+        """Pop up the selection menu (non-blocking) at ``global_pos`` (default: the cursor)."""
+        if not len(self._selection):
+            return None
+        menu = self.selection_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._menu = menu
+        menu.popup(global_pos if global_pos is not None else self.cursor().pos())
+        return menu
+
+    @staticmethod
+    def _swatch(k: int) -> QIcon:
+        pix = QPixmap(12, 12)
+        pix.fill(QColor(CLASS_COLORS[k]))
+        return QIcon(pix)
+
+    def _selection_key_action(self, event) -> Callable[[], None] | None:
+        """What a key press does to the selection (None: not a selection key)."""
+        key, mods = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        plain = mods == Qt.KeyboardModifier.NoModifier
+        shift = mods == Qt.KeyboardModifier.ShiftModifier
+        if plain and Qt.Key.Key_1 <= key <= Qt.Key.Key_4:
+            k = int(key - Qt.Key.Key_1)
+            if self._regression and k > 1:
+                return None
+            return lambda: self.relabel_selected(k)
+        if key == Qt.Key.Key_T and plain:
+            return lambda: self.set_selected_role(TRAIN)
+        if key == Qt.Key.Key_T and shift:
+            return lambda: self.set_selected_role(TEST)
+        if key == Qt.Key.Key_V and shift:
+            return lambda: self.set_selected_role(VALIDATION)
+        if key == Qt.Key.Key_Menu or (key == Qt.Key.Key_F10 and shift):
+            return lambda: self.show_selection_menu(self.plot_widget.mapToGlobal(self.plot_widget.rect().center()))
+        return None
+
     # -- view --------------------------------------------------------------------------------------
     def fit_view(self) -> None:
         ps = self._model.points
@@ -615,6 +700,13 @@ class PointCanvas(QWidget):
             k = (1 if self._current_class == 0 else 0) if other else self._current_class
             self._model.add_points(pos, self._target_for_class(k), self._new_role,
                                    text=f"Add {CLASS_NAMES[k]} point")
+            return True
+        if self._tool == "select" and button == Qt.MouseButton.RightButton:
+            hit = self._point_at(ev.scenePos())
+            if hit is not None and hit not in self._selection:
+                self._set_selection([hit])          # right-click on an unselected point: act on it
+            if len(self._selection):
+                self.show_selection_menu(ev.screenPos().toPoint())
             return True
         if not left:
             return False
@@ -758,6 +850,12 @@ class PointCanvas(QWidget):
         etype = event.type()
         if etype in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
             key = event.key()
+            action = self._selection_key_action(event) if len(self._selection) and self._drag is None else None
+            if action is not None:
+                event.accept()              # claim it from window shortcuts while points are selected
+                if etype == QEvent.Type.KeyPress:
+                    action()
+                return True
             wanted = (key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and len(self._selection)) or (
                 key == Qt.Key.Key_Escape and (len(self._selection) or self._drag is not None))
             if wanted:
