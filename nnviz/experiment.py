@@ -2,11 +2,19 @@
 
 One UTF-8 JSON document::
 
-    {"format": "nnviz-experiment", "version": 1, "name": str, "description": str,
+    {"format": "nnviz-experiment", "version": 2, "name": str, "description": str,
      "config": ExperimentConfig.to_dict(),
      "points": {"x": [...], "y": [...], "target": [...], "role": ["train" | "test" | "validation", ...]},
      "weights": null | [{"W": [[...fan_out...] x fan_in], "b": [...fan_out...]}, ...],  # input side first
-     "history": null | History.to_dict()}
+     "history": null | {"n_layers": int, <column>: [...] | "<base64>", ...}}
+
+History columns (see nnviz.engine.history): a scalar column holds one value per row, a layer column one
+row of ``n_layers`` values per row. Either every column is a JSON list (null for a missing value), or
+every column is a string: the base64 of the column's little-endian IEEE float64 values, row-major
+(rows x n_layers for layer columns), NaN for a missing value. Histories of at most
+:data:`HISTORY_LIST_ROWS` rows are written as lists (readable), longer ones as base64 (an exact copy,
+about half the size and fifty times faster to write than decimal text). Version 1 files (lists only)
+and version 0 files still load.
 
 Loading checks everything and reports the first problem as an :class:`NnvizError` with its JSON path
 (``points.target[3]: expected a number``). Older versions are upgraded one step at a time through
@@ -15,6 +23,7 @@ and weights that are not finite cannot be saved.
 """
 from __future__ import annotations
 
+import binascii
 import json
 import math
 import os
@@ -25,12 +34,19 @@ import numpy as np
 
 from .data.points import COORD_LIMIT, MAX_CLASSES, MAX_POINTS, ROLE_NAMES, PointSet
 from .engine.config import ExperimentConfig, layer_sizes
-from .engine.history import LAYER_COLUMNS, History
+from .engine.history import LAYER_COLUMNS, MAX_ROWS, SCALAR_COLUMNS, History
 from .fileio import read_limited, write_atomically
 from .errors import DataError, FileFormatError, NnvizError
 
 FORMAT = "nnviz-experiment"
-VERSION = 1
+VERSION = 2
+HISTORY_LIST_ROWS = 1000         # longer histories are written as base64 columns
+# What parsing may cost, not only the byte count: a document may hold at most this many lists/objects
+# and values (each costs memory once parsed; 190 MB of "[{},{},...]" would take several GB).
+MAX_CONTAINERS = 2_000_000
+MAX_VALUES = 20_000_000
+_LIST_PIECE = 8192               # long lists are written this many values at a time
+_B64_PIECE = 3 * 2**18           # bytes encoded (or 4/3 as many characters decoded) at a time
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_NAME_CHARS = 200
 MAX_DESCRIPTION_CHARS = 100_000
@@ -58,27 +74,54 @@ class Experiment:
         return (self.name == other.name and self.description == other.description
                 and self.config.to_dict() == other.config.to_dict() and self.points == other.points
                 and _same_weights(self.weights, other.weights)
-                and _history_dict(self.history) == _history_dict(other.history))
+                and _same_history(self.history, other.history))
 
 
 # -- writing ------------------------------------------------------------------------------------------------
 
 def experiment_to_json(exp: Experiment) -> str:
     """The document as text. Raises an :class:`NnvizError` if the experiment could not be loaded back."""
-    doc = _to_document(exp)
-    try:
-        text = _layout(doc)
-    except (TypeError, ValueError) as e:  # a NaN or a non-JSON value slipped past the checks below
-        raise DataError(f"experiment: cannot be saved ({e})") from None
-    # What we write must load: the same checks as reading (and it catches wrong weight shapes early).
-    _from_document(json.loads(text))
-    return text
+    return "".join(_document_pieces(exp))
 
 
 def save_experiment(exp: Experiment, path: str | os.PathLike) -> None:
-    """Write atomically: a failure (bad data, full disk) leaves any existing file untouched."""
-    text = experiment_to_json(exp)
-    write_atomically(os.fspath(path), text)
+    """Write atomically: a failure (bad data, full disk) leaves any existing file untouched.
+
+    Follows a symlink to its target, refuses special files, keeps a replaced file's mode (see
+    :func:`nnviz.fileio.write_atomically`). The work is done in small pieces (no single step holds the
+    GIL for long), so it can run in a worker thread while a GUI stays responsive.
+    """
+    pieces = _document_pieces(exp)   # checked before anything is written
+    write_atomically(os.fspath(path), pieces)
+
+
+def _document_pieces(exp: Experiment) -> list[str]:
+    """The document as a list of text pieces, after checking that it would load back."""
+    doc = _to_document(exp)
+    history = doc["history"]
+    # What we write must load: the same checks as reading (they catch wrong weight shapes early). The
+    # history is checked on its arrays, the rest on the very values that are written.
+    _from_document({**doc, "history": None})
+    if history is not None:
+        _check_history_arrays(history, exp)
+    try:
+        return list(_layout(doc))
+    except (TypeError, ValueError) as e:  # a NaN or a non-JSON value slipped past the checks below
+        raise DataError(f"experiment: cannot be saved ({e})") from None
+
+
+def _check_history_arrays(history: History, exp: Experiment) -> None:
+    sizes = layer_sizes(exp.config, exp.points.n_classes())
+    if history.n_layers != len(sizes) - 1:
+        raise FileFormatError(f"history.n_layers: the network has {len(sizes) - 1} weight layers, "
+                              f"the history has {history.n_layers}")
+    History.from_arrays(_finite_or_nan(history.to_arrays()))   # the loader's checks (epochs, shapes)
+
+
+def _finite_or_nan(arrays: dict) -> dict:
+    """Infinity (a diverged loss) is written as a missing value, as the list form writes null."""
+    return {c: (np.where(np.isfinite(a), a, np.nan) if isinstance(a, np.ndarray) else a)
+            for c, a in arrays.items()}
 
 
 def _to_document(exp: Experiment) -> dict[str, Any]:
@@ -106,26 +149,97 @@ def _to_document(exp: Experiment) -> dict[str, Any]:
         "points": {"x": pts.xy[:, 0].tolist(), "y": pts.xy[:, 1].tolist(), "target": targets,
                    "role": [ROLE_NAMES[r] for r in pts.role.tolist()]},
         "weights": weights,
-        "history": None if exp.history is None else exp.history.to_dict(),
+        "history": exp.history,   # a History: laid out column by column by _history_pieces
     }
 
 
-def _layout(doc: dict[str, Any]) -> str:
-    """Readable but compact: one top-level key per line, the config indented, long arrays on one line."""
-    def dump(value, indent=None):
-        return json.dumps(value, allow_nan=False, ensure_ascii=False, indent=indent,
-                          separators=(",", ": ") if indent else (",", ":"))
+def _dump(value, indent=None) -> str:
+    return json.dumps(value, allow_nan=False, ensure_ascii=False, indent=indent,
+                      separators=(",", ": ") if indent else (",", ":"))
 
-    lines = []
-    for key, value in doc.items():
-        if key == "config":
-            body = dump(value, indent=1).replace("\n", "\n ")
-        elif key == "points":
-            body = "{\n" + ",\n".join(f"  {dump(k)}: {dump(v)}" for k, v in value.items()) + "\n }"
+
+def _list_pieces(values: list):
+    """A (long) list as compact JSON, a slice at a time, so no one call runs for long."""
+    if len(values) <= _LIST_PIECE:
+        yield _dump(values)
+        return
+    yield "["
+    for i in range(0, len(values), _LIST_PIECE):
+        yield ("," if i else "") + _dump(values[i:i + _LIST_PIECE])[1:-1]
+    yield "]"
+
+
+def _weights_pieces(weights: list | None):
+    if weights is None:
+        yield "null"
+        return
+    yield "["
+    for i, layer in enumerate(weights):
+        yield ("," if i else "") + '{"W":['
+        for r, row in enumerate(layer["W"]):
+            if r:
+                yield ","
+            yield from _list_pieces(row)
+        yield '],"b":'
+        yield from _list_pieces(layer["b"])
+        yield "}"
+    yield "]"
+
+
+def _history_pieces(history: History | None):
+    if history is None:
+        yield "null"
+        return
+    arrays = history.to_arrays()
+    n_layers = arrays.pop("n_layers")
+    as_lists = len(history) <= HISTORY_LIST_ROWS
+    yield "{"
+    for k, c in enumerate(SCALAR_COLUMNS + LAYER_COLUMNS):
+        yield ("," if k else "") + _dump(c) + ":"
+        if as_lists:
+            col = arrays[c]
+            fine = np.isfinite(col)
+            values = col.tolist()
+            if c in SCALAR_COLUMNS:
+                yield _dump([v if ok else None for v, ok in zip(values, fine.tolist())])
+            else:
+                yield _dump([[v if ok else None for v, ok in zip(row, oks)]
+                             for row, oks in zip(values, fine.tolist())])
         else:
-            body = dump(value)
-        lines.append(f" {dump(key)}: {body}")
-    return "{\n" + ",\n".join(lines) + "\n}\n"
+            yield '"'
+            yield from _base64_pieces(arrays[c])
+            yield '"'
+    yield f',"n_layers":{int(n_layers)}' + "}"
+
+
+def _base64_pieces(column: np.ndarray):
+    """Little-endian float64, base64 without line breaks, non-finite values as NaN, in short pieces."""
+    data = np.where(np.isfinite(column), column, np.nan).astype("<f8").tobytes()
+    view = memoryview(data)
+    for i in range(0, len(data), _B64_PIECE):
+        yield binascii.b2a_base64(view[i:i + _B64_PIECE], newline=False).decode("ascii")
+
+
+def _layout(doc: dict[str, Any]):
+    """Readable but compact: one top-level key per line, the config indented, long arrays on one line."""
+    yield "{\n"
+    for k, (key, value) in enumerate(doc.items()):
+        yield ("" if k == 0 else ",\n") + f" {_dump(key)}: "
+        if key == "config":
+            yield _dump(value, indent=1).replace("\n", "\n ")
+        elif key == "points":
+            yield "{\n"
+            for j, (name, column) in enumerate(value.items()):
+                yield ("" if j == 0 else ",\n") + f"  {_dump(name)}: "
+                yield from _list_pieces(column)
+            yield "\n }"
+        elif key == "weights":
+            yield from _weights_pieces(value)
+        elif key == "history":
+            yield from _history_pieces(value)
+        else:
+            yield _dump(value)
+    yield "\n}\n"
 
 
 # -- reading ------------------------------------------------------------------------------------------------
@@ -174,6 +288,7 @@ def _parse_json(text: str | bytes, source: str) -> Any:
         raise FileFormatError(f"{source}: larger than {MAX_FILE_BYTES // 2**20} MB; not an experiment file")
     if not text.strip():
         raise FileFormatError(f"{source}: the file is empty")
+    _check_parse_cost(text, source)
     try:
         return json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as e:
@@ -182,6 +297,21 @@ def _parse_json(text: str | bytes, source: str) -> Any:
         raise FileFormatError(f"{source}: not readable: the JSON is nested too deeply") from None
     except ValueError as e:  # e.g. a number literal json itself refuses
         raise FileFormatError(f"{source}: not valid JSON: {e}") from None
+
+
+def _check_parse_cost(text: str, source: str) -> None:
+    """Refuse, before parsing, a document whose parsed form would take far more memory than its text.
+
+    Every list or object and every value becomes a Python object: counting the characters that open a
+    container and those that separate values bounds that cost whatever the whitespace or nesting
+    (characters inside strings are counted too, which only overestimates).
+    """
+    containers = text.count("[") + text.count("{")
+    values = text.count(",") + containers
+    if containers > MAX_CONTAINERS or values > MAX_VALUES:
+        raise FileFormatError(f"{source}: too many lists, objects or values to be an nnviz experiment "
+                              f"({containers:,} lists/objects, about {values:,} values; at most "
+                              f"{MAX_CONTAINERS:,} and {MAX_VALUES:,})")
 
 
 def _parse_int(literal: str) -> int | float:
@@ -210,7 +340,17 @@ def migrate_0_to_1(doc: dict) -> dict:
     return out
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: migrate_0_to_1}
+def migrate_1_to_2(doc: dict) -> dict:
+    """Version 2 lets history columns be base64 text; version 1 had lists only (so nothing changes)."""
+    history = doc.get("history")
+    if isinstance(history, dict):
+        for column, value in history.items():
+            if isinstance(value, str):
+                raise FileFormatError(f"history.{column}: expected a list (version 1 files hold no base64 columns)")
+    return {**doc, "version": 2}
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: migrate_0_to_1, 1: migrate_1_to_2}
 
 
 # -- checks -------------------------------------------------------------------------------------------------
@@ -342,6 +482,19 @@ def _weights(value: Any, sizes: list[int]) -> list[tuple[np.ndarray, np.ndarray]
 
 
 def _history(value: Any, n_layers: int) -> History:
+    if isinstance(value, dict) and any(isinstance(v, str) for v in value.values()):
+        history = _history_from_base64(value)
+    else:
+        history = _history_from_lists(value)
+    if history.n_layers != n_layers:
+        raise FileFormatError(f"history.n_layers: the network has {n_layers} weight layers, "
+                              f"the history has {history.n_layers}")
+    return history
+
+
+def _history_from_lists(value: Any) -> History:
+    if isinstance(value, dict) and isinstance(value.get("epoch"), list) and len(value["epoch"]) > MAX_ROWS:
+        raise FileFormatError(f"history.epoch: at most {MAX_ROWS} rows, got {len(value['epoch'])}")
     try:
         history = History.from_dict(value, path="history")
     except NnvizError:
@@ -355,10 +508,53 @@ def _history(value: Any, n_layers: int) -> History:
             i, j = next((i, j) for i, row in enumerate(rows) for j, v in enumerate(row)
                         if not (v is None or type(v) is float or type(v) is int))
             raise FileFormatError(f"history.{column}[{i}][{j}]: expected a number or null, got {_short(rows[i][j])}")
-    if history.n_layers != n_layers:
-        raise FileFormatError(f"history.n_layers: the network has {n_layers} weight layers, "
-                              f"the history has {history.n_layers}")
     return history
+
+
+def _history_from_base64(value: dict) -> History:
+    """Every column base64 of little-endian float64 (NaN = missing); checked as strictly as lists."""
+    n_layers = value.get("n_layers")
+    if isinstance(n_layers, bool) or not isinstance(n_layers, int) or not 1 <= n_layers <= 64:
+        raise FileFormatError("history.n_layers: expected a whole number from 1 to 64")
+    unknown = set(value) - set(SCALAR_COLUMNS) - set(LAYER_COLUMNS) - {"n_layers"}
+    if unknown:
+        raise FileFormatError(f"history.{sorted(unknown)[0]}: unknown column")
+    arrays: dict[str, Any] = {"n_layers": n_layers}
+    n = None
+    for c in SCALAR_COLUMNS + LAYER_COLUMNS:
+        path = f"history.{c}"
+        if c not in value:
+            raise FileFormatError(f"{path}: missing column")
+        text = value[c]
+        if not isinstance(text, str):
+            raise FileFormatError(f"{path}: expected base64 text like the other columns, got {_kind(text)}")
+        values = _decode_float64(text, path)
+        width = 1 if c in SCALAR_COLUMNS else n_layers
+        if len(values) % width:
+            raise FileFormatError(f"{path}: {len(values)} values do not make rows of {n_layers}")
+        rows = len(values) // width
+        if n is None:
+            n = rows
+            if n > MAX_ROWS:
+                raise FileFormatError(f"{path}: at most {MAX_ROWS} rows, got {n}")
+        elif rows != n:
+            raise FileFormatError(f"{path}: has {rows} rows, expected {n} like the others")
+        arrays[c] = values if c in SCALAR_COLUMNS else values.reshape(n, n_layers)
+    return History.from_arrays(arrays, path="history")
+
+
+def _decode_float64(text: str, path: str) -> np.ndarray:
+    if not text.isascii() or len(text) % 4:
+        raise FileFormatError(f"{path}: not base64 text (expected groups of 4 characters A-Z a-z 0-9 + /)")
+    step = _B64_PIECE // 3 * 4
+    try:
+        data = b"".join(binascii.a2b_base64(text[i:i + step], strict_mode=True)
+                        for i in range(0, len(text), step))
+    except binascii.Error as e:
+        raise FileFormatError(f"{path}: not base64 text ({e})") from None
+    if len(data) % 8:
+        raise FileFormatError(f"{path}: {len(data)} bytes is not a whole number of float64 values")
+    return np.frombuffer(data, dtype="<f8").astype(np.float64)
 
 
 def _numbers(values: list, path: str, limit: float | None) -> np.ndarray:
@@ -404,5 +600,10 @@ def _same_weights(a, b) -> bool:
                                     for (wa, ba), (wb, bb) in zip(a, b))
 
 
-def _history_dict(history: History | None):
-    return None if history is None else history.to_dict()
+def _same_history(a: History | None, b: History | None) -> bool:
+    """Equal as saved: same rows, NaN equals NaN and infinity counts as missing (it is saved as null)."""
+    if a is None or b is None:
+        return a is None and b is None
+    da, db = _finite_or_nan(a.to_arrays()), _finite_or_nan(b.to_arrays())
+    return da.keys() == db.keys() and all(
+        da[k] == db[k] if k == "n_layers" else np.array_equal(da[k], db[k], equal_nan=True) for k in da)

@@ -107,7 +107,7 @@ def test_written_json_is_strict_and_has_the_documented_shape():
         raise AssertionError(f"{name} written into JSON")
 
     doc = json.loads(text, parse_constant=refuse)
-    assert doc["format"] == "nnviz-experiment" and doc["version"] == 1
+    assert doc["format"] == "nnviz-experiment" and doc["version"] == 2
     assert set(doc["points"]) == {"x", "y", "target", "role"}
     assert set(doc["points"]["role"]) <= {"train", "test", "validation"}
     assert [len(layer["W"]) for layer in doc["weights"]] == [2, 3, 2]
@@ -342,7 +342,7 @@ def test_nan_and_infinity_literals_are_refused_with_their_path(value, literal):
 def test_newer_version_is_refused_with_both_numbers():
     doc = _doc()
     doc["version"] = 99
-    with pytest.raises(FileFormatError, match=r"made by a newer nnviz \(version 99\); this one reads up to 1"):
+    with pytest.raises(FileFormatError, match=r"made by a newer nnviz \(version 99\); this one reads up to 2"):
         _load_doc(doc)
 
 
@@ -396,14 +396,14 @@ def test_migrate_0_to_1_does_not_change_its_input():
 def test_migrations_chain_one_version_at_a_time(monkeypatch):
     calls = []
 
-    def migrate_1_to_2(doc):
+    def migrate_2_to_3(doc):
         calls.append(doc["version"])
-        return {**doc, "version": 2, "name": doc["name"] + " (upgraded)"}
+        return {**doc, "version": 3, "name": doc["name"] + " (upgraded)"}
 
-    monkeypatch.setattr(experiment_module, "VERSION", 2)
-    monkeypatch.setitem(MIGRATIONS, 1, migrate_1_to_2)
+    monkeypatch.setattr(experiment_module, "VERSION", 3)
+    monkeypatch.setitem(MIGRATIONS, 2, migrate_2_to_3)
     exp = _load_doc(_version_0(_doc()))
-    assert calls == [1]
+    assert calls == [2]
     assert exp.name == "Spiral é (upgraded)"
 
 
@@ -546,3 +546,112 @@ def test_a_replaced_file_keeps_its_mode_and_new_files_follow_the_umask(tmp_path)
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "new.nnviz").st_mode) == 0o644
     assert stat.S_IMODE(os.stat(tmp_path / "new.csv").st_mode) == 0o640
+
+
+# -- version 2: long histories as base64 columns (issue 6 item 1) -------------------------------------------
+
+def _long_history(n_layers=3, rows=60):
+    h = _history(n_layers, epochs=rows)
+    arrays = h.to_arrays()
+    arrays["penalty"][5] = np.inf          # a diverged value: saved as missing, as lists save it as null
+    arrays["train_loss"][7] = -0.0
+    arrays["train_loss"][8] = 5e-324
+    return History.from_arrays({**arrays, "penalty": np.where(np.isinf(arrays["penalty"]), 1.0, arrays["penalty"])})
+
+
+def test_long_histories_are_base64_columns_and_load_back_exactly(monkeypatch):
+    monkeypatch.setattr(experiment_module, "HISTORY_LIST_ROWS", 50)
+    exp = _experiment(history=_long_history(rows=60))
+    doc = _doc(exp)
+    assert doc["version"] == 2
+    assert all(isinstance(doc["history"][c], str) for c in doc["history"] if c != "n_layers")
+    back = _load_doc(doc)
+    assert back == exp
+    for c in ("train_loss", "grad_norm", "test_loss"):   # bit for bit, NaN where a value is missing
+        assert np.array_equal(back.history[c], exp.history[c], equal_nan=True)
+    assert np.signbit(back.history["train_loss"][7]) and back.history["train_loss"][8] == 5e-324
+    small = _doc(_experiment(history=_long_history(rows=50)))
+    assert all(isinstance(small["history"][c], list) for c in small["history"] if c != "n_layers")
+
+
+def test_version_1_files_still_load_and_may_not_hold_base64(monkeypatch):
+    exp = _experiment()
+    doc = _doc(exp)
+    doc["version"] = 1
+    assert _load_doc(doc) == exp
+    monkeypatch.setattr(experiment_module, "HISTORY_LIST_ROWS", 2)
+    doc = _doc(exp)
+    doc["version"] = 1
+    with pytest.raises(FileFormatError, match=r"history\.epoch: expected a list"):
+        _load_doc(doc)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda h: h.update(train_loss="not base64!"), ["history.train_loss", "base64"]),
+    (lambda h: h.update(train_loss=_b64([0.5] * 5)), ["history.train_loss", "has 5 rows, expected 6"]),
+    (lambda h: h.update(train_loss="AAAA"), ["history.train_loss", "float64"]),
+    (lambda h: h.update(train_loss="é" * 8), ["history.train_loss", "base64"]),
+    (lambda h: h.update(train_loss=[1.0] * 6), ["history.train_loss", "base64 text like the other"]),
+    (lambda h: h.update(grad_norm=_b64([0.5] * 7)), ["history.grad_norm", "rows of 3"]),
+    (lambda h: h.update(test_loss=_b64([np.inf] * 6)), ["history.test_loss", "finite"]),
+    (lambda h: h.update(epoch=_b64([1, 2, 3, 3, 4, 5])), ["history.epoch", "each larger"]),
+    (lambda h: h.update(epoch=_b64([1, 2, np.nan, 4, 5, 6])), ["history.epoch", "whole numbers"]),
+    (lambda h: h.pop("penalty"), ["history.penalty", "missing"]),
+    (lambda h: h.update(extra="AAAA"), ["history.extra", "unknown column"]),
+    (lambda h: h.update(n_layers=2), ["history.grad_norm", "has 9 rows, expected 6"]),
+])
+def test_bad_base64_histories_are_refused_with_their_path(monkeypatch, change, words):
+    monkeypatch.setattr(experiment_module, "HISTORY_LIST_ROWS", 2)
+    doc = _doc(_experiment(history=_history(3, epochs=6)))
+    change(doc["history"])
+    with pytest.raises(NnvizError) as info:
+        _load_doc(doc)
+    for word in words:
+        assert word in str(info.value)
+
+
+def _b64(values):
+    import base64
+    return base64.b64encode(np.asarray(values, dtype="<f8").tobytes()).decode()
+
+
+def test_a_long_history_saves_fast_and_small(tmp_path):
+    """100,000 rows of a 10-layer net: seconds at most (it took minutes as decimal lists)."""
+    import time
+    n, layers = 100_000, 10
+    rng = np.random.default_rng(0)
+    arrays = {c: rng.random(n) for c in ("learning_rate", "train_loss", "penalty", "test_loss",
+                                         "validation_loss", "train_error", "test_error", "validation_error")}
+    arrays.update({c: rng.random((n, layers)) for c in ("grad_norm", "grad_mean_abs", "weight_norm", "near_zero")})
+    arrays.update(epoch=np.arange(1.0, n + 1), n_layers=layers)
+    config = _config(hidden=[4] * (layers - 1))
+    exp = _experiment(config=config, weights=_weights(config), history=History.from_arrays(arrays))
+    path = tmp_path / "long.nnviz"
+    start = time.perf_counter()
+    save_experiment(exp, path)
+    assert time.perf_counter() - start < 5
+    assert path.stat().st_size < 60e6
+    assert load_experiment(path) == exp
+
+
+# -- what parsing may cost (issue 6 item 4) -----------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "[" + ",".join(["{}"] * 2_100_000) + "]",                    # the issue's document, 6 MB of it
+    "[" + " ,\n ".join(["[ ]"] * 2_100_000) + "]",               # whitespace does not dodge the count
+    "[" * 2_100_000 + "]" * 2_100_000,                           # nor does nesting
+    '{"a":' * 2_100_000 + "1" + "}" * 2_100_000,
+])
+def test_documents_that_would_cost_too_much_to_parse_are_refused_first(text):
+    import time
+    start = time.perf_counter()
+    with pytest.raises(FileFormatError, match="too many lists, objects or values"):
+        experiment_from_json(text)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_too_many_values_are_refused_before_parsing(monkeypatch):
+    monkeypatch.setattr(experiment_module, "MAX_VALUES", 10_000)
+    with pytest.raises(FileFormatError, match="too many"):
+        experiment_from_json("[" + ",".join(["0"] * 10_001) + "]")
+    assert experiment_from_json(experiment_to_json(_experiment())) == _experiment()   # real files are far below
