@@ -296,3 +296,35 @@ def test_summary_counts_epochs_not_history_rows():
     t.set_points(circle(seed=5))
     fresh = t.summary()
     assert fresh["epochs"] == 40 and fresh["train_loss"] != s["train_loss"] and np.isfinite(fresh["train_loss"])
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("problem", ["binary", "softmax", "regression"])
+def test_no_non_finite_numbers_leak_and_no_warnings(problem):
+    # a huge view box, features that overflow there, and a network with huge weights (as after a near
+    # divergence): the boundary image and the predictions stay finite, with warnings raised as errors
+    pts = {"binary": circle(), "softmax": blobs(k=3), "regression": None}[problem]
+    if pts is None:
+        base = circle()
+        pts = PointSet(base.xy, base.xy[:, 0], base.role)
+    c = cfg(problem="regression" if problem == "regression" else "classification",
+            architecture__activation="relu", architecture__hidden_layers=[8, 8],
+            architecture__features=["x1", "x2", "x1^2", "x1*x2"])
+    t = Trainer(c, pts)
+    t.train(3)
+    extent = (-1e200, 1e200, -1e200, 1e200)
+    for scale in (1.0, 1e30):
+        t.network.params[:] *= scale
+        img = t.boundary(extent, 30, 20)
+        assert np.isfinite(img).all()
+        assert np.isfinite(t.boundary((-1e6, 1e6, -1e6, 1e6), 30, 20)).all()
+        p = t.predict(np.array([[1e6, -1e6], [1e6, 1e6], [0.0, 0.0], [1e300, -np.inf]]))
+        assert np.isfinite(p).all()
+        if problem == "binary":
+            assert ((0 <= p) & (p <= 1)).all()
+    # the clamp: beyond +-1e6 a pixel shows the network at the nearest coordinate inside
+    t.network.params[:] /= 1e30
+    far = t.boundary((1e7, 2e7, -1.0, 1.0), 4, 4)
+    np.testing.assert_allclose(far[:, 0], far[:, -1])
+    np.testing.assert_allclose(far[0, 0], t.predict(np.array([[1e6, -0.75]]))[0], rtol=1e-3, atol=1e-6)
+    assert np.isfinite(t.summary()["train_loss"])

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..data.points import TEST, TRAIN, VALIDATION, PointSet
 from ..errors import DataError
-from .boundary import BoundaryEvaluator
+from .boundary import BoundaryEvaluator, clamp_coordinates, finite_logits
 from .config import ExperimentConfig, layer_sizes, needs_new_weights
 from .features import feature_matrix
 from .functions import binary_row_losses, softmax_row_losses, squared_error_rows
@@ -484,10 +484,16 @@ class Trainer:
         return self.network.get_weights()
 
     def predict(self, xy: np.ndarray) -> np.ndarray:
-        """P(class 1) (binary), class probabilities (N, K) (3-4 classes) or values (regression)."""
-        F = feature_matrix(np.asarray(xy, dtype=np.float64).reshape(-1, 2), self.config.architecture.features)
-        with np.errstate(over="ignore"):
-            return self.network.output(self.network.predict_logits(F))
+        """P(class 1) (binary), class probabilities (N, K) (3-4 classes) or values (regression).
+
+        Always finite: coordinates are clamped to +-VIEW_LIMIT, and logits that overflow are replaced
+        (+-inf by the largest finite float, NaN by 0), so a broken network predicts 0.5, not NaN.
+        """
+        xy = clamp_coordinates(np.array(xy, dtype=np.float64).reshape(-1, 2))
+        F = feature_matrix(xy, self.config.architecture.features)
+        with np.errstate(all="ignore"):    # an overflowing network: its inf/NaN logits are replaced
+            logits = finite_logits(self.network.predict_logits(F))
+            return self.network.output(logits)
 
     def predict_class(self, xy: np.ndarray) -> np.ndarray:
         p = self.predict(xy)
@@ -499,7 +505,7 @@ class Trainer:
 
     def boundary(self, extent, width: int = 100, height: int = 100) -> np.ndarray:
         """The decision-boundary image over ``extent`` = (xmin, xmax, ymin, ymax); see BoundaryEvaluator."""
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(all="ignore"):
             return self._boundary.evaluate(self.network, self.config.architecture.features, extent, width, height)
 
     def summary(self) -> dict:
