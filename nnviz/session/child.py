@@ -6,8 +6,11 @@ while training goes on regardless, so training speed never depends on drawing sp
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
+
+import numpy as np
 
 from ..engine.threads import limit_blas_threads
 from . import messages as m
@@ -51,7 +54,7 @@ def serve(conn, parent_pid: int) -> None:
                     return
                 session.handle(cmd)
             for reply in session.take_outbox():
-                conn.send(reply)
+                send(conn, reply)
             session.work(CHUNK_SECONDS, interrupted)
             now = time.perf_counter()
             # pacing protects training time; when not training, show the change at once (a pause, an edit)
@@ -66,6 +69,34 @@ def serve(conn, parent_pid: int) -> None:
                 interval = max(1.0 / MAX_FPS, cost / SNAPSHOT_SHARE)
     except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         return   # the GUI closed the pipe
+
+
+def send(conn, msg) -> None:
+    """Send a message; a StateReply's history goes column by column as raw bytes (see HistoryColumns)."""
+    if isinstance(msg, m.StateReply) and msg.history is not None:
+        history = msg.history
+        names = [k for k in history if k != "n_layers"]
+        arrays = [np.ascontiguousarray(history[k], dtype="<f8") for k in names]
+        conn.send(m.HistoryColumns(msg.token, int(history["n_layers"]),
+                                   [(k, a.shape) for k, a in zip(names, arrays)]))
+        for a in arrays:
+            conn.send_bytes(memoryview(a).cast("B"))
+        msg = dataclasses.replace(msg, history=None)
+    conn.send(msg)
+
+
+def receive(conn):
+    """The inverse of :func:`send` (the GUI's pipe reader calls it): one whole message."""
+    msg = conn.recv()
+    if not isinstance(msg, m.HistoryColumns):
+        return msg
+    history = {"n_layers": msg.n_layers}
+    for name, shape in msg.columns:
+        history[name] = np.frombuffer(conn.recv_bytes(), dtype="<f8").reshape(shape)
+    reply = conn.recv()
+    if isinstance(reply, m.StateReply) and reply.token == msg.token:
+        reply.history = history
+    return reply
 
 
 def _coalesce(commands: list) -> list:

@@ -123,6 +123,17 @@ class StateReply:
 
 
 @dataclass
+class HistoryColumns:
+    """Sent by the child just before a StateReply whose history is big: the reply travels with
+    ``history=None`` and each column follows as raw bytes (``send_bytes``), in this order, so that no
+    single unpickling step in the GUI process holds the interpreter for long. The pipe reader puts the
+    history back into the reply; Qt code only ever sees whole StateReplies."""
+    token: int
+    n_layers: int
+    columns: list                    # [(name, shape), ...] of little-endian float64 arrays
+
+
+@dataclass
 class SessionError:
     message: str
     detail: str = ""

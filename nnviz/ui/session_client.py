@@ -16,7 +16,7 @@ import time
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
 from ..session import messages as m
-from ..session.child import serve
+from ..session.child import receive, serve
 from ..session.core import TrainingSession
 
 
@@ -122,7 +122,7 @@ class _PipeReader(QObject):
         while self.running:
             try:
                 if self._conn.poll(0.05):
-                    self.received.emit(self._conn.recv())
+                    self.received.emit(receive(self._conn))
             except Exception:   # EOF, a broken pipe, a message that cannot be read: the session is gone
                 if self.running:
                     self.closed.emit()
