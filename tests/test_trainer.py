@@ -328,3 +328,15 @@ def test_no_non_finite_numbers_leak_and_no_warnings(problem):
     np.testing.assert_allclose(far[:, 0], far[:, -1])
     np.testing.assert_allclose(far[0, 0], t.predict(np.array([[1e6, -0.75]]))[0], rtol=1e-3, atol=1e-6)
     assert np.isfinite(t.summary()["train_loss"])
+
+
+def test_per_step_layer_statistics_equal_the_deferred_ones(monkeypatch):
+    import nnviz.engine.trainer as trainer_module
+    c = cfg(architecture__hidden_layers=[8, 6, 5], optimizer__batch_size=10)
+    deferred = Trainer(c, circle())
+    deferred.train(3)
+    monkeypatch.setattr(trainer_module, "DEFERRED_STATS_LIMIT", 0)   # per-layer dots at every step
+    stepwise = Trainer(c, circle())
+    stepwise.train(3)
+    for column in ("grad_norm", "grad_mean_abs", "weight_norm", "near_zero", "train_loss"):
+        np.testing.assert_allclose(stepwise.history[column], deferred.history[column], rtol=1e-12)

@@ -111,9 +111,14 @@ class Trainer:
         nw = self.network.n_weights
         self._prev_params = np.empty(self.network.n_params)
         self._best_params = np.empty(self.network.n_params)
-        # rows: sum of g^2 and of |g| over the epoch's steps, then w^2 and |w| < NEAR_ZERO (one reduceat)
-        self._stats = np.zeros((4, nw))
-        self._acc_sq, self._acc_abs = self._stats[0], self._stats[1]
+        # rows: sum of g^2 and of |g| over the epoch's steps (only for nets small enough for deferred
+        # statistics), then w^2 and |w| < NEAR_ZERO: one reduceat gives every per-layer sum
+        self._stats = np.zeros((4 if nw <= DEFERRED_STATS_LIMIT else 2, nw))
+        self._acc_sq, self._acc_abs = (self._stats[0], self._stats[1]) if nw <= DEFERRED_STATS_LIMIT else (None, None)
+        # per-layer sums of g^2 and |g| accumulated step by step (bigger nets): a dot per layer
+        self._layer_grad_sums = np.zeros((2, len(sizes) - 1))
+        self._grad_segments = [self.network.grad[o:o + c] for o, c in
+                               zip(self.network.layer_offsets, self.network.layer_counts)]
         self._tmp = np.empty(nw)
         self._grad_rows = None
         self._grad_acc = None
@@ -248,9 +253,10 @@ class Trainer:
         if deferred:
             rows = self._gradient_rows(steps, nw)
         else:
-            acc_sq, acc_abs = self._acc_sq, self._acc_abs
-            acc_sq.fill(0.0)
-            acc_abs.fill(0.0)
+            layer_sq, layer_abs = self._layer_grad_sums
+            layer_sq.fill(0.0)
+            layer_abs.fill(0.0)
+            segments, offsets, reduceat = self._grad_segments, net.layer_offsets, np.add.reduceat
         self._prev_params[:] = params
         undo = None
         if interrupt is not None and self._last_epoch_seconds > INTERRUPTIBLE_EPOCH_SECONDS:
@@ -289,10 +295,11 @@ class Trainer:
                 if deferred:
                     rows[k] = gw
                 else:
-                    multiply(gw, gw, out=tmp)
-                    acc_sq += tmp
+                    # per layer: sum g^2 as one dot (reads g once), sum |g| from one abs and one reduceat
+                    for i, seg in enumerate(segments):
+                        layer_sq[i] += seg.dot(seg)
                     absolute(gw, out=tmp)
-                    acc_abs += tmp
+                    layer_abs += reduceat(tmp, offsets)
                 if penalised:
                     add_penalty_gradient(w, gw, l1, l2, tmp)
                 update(params, grad, lr)
@@ -303,7 +310,7 @@ class Trainer:
                 return self._diverged(lr)
             if deferred:
                 self._gradient_sums(rows)
-            layers = self._layer_stats(steps)
+            layers = self._layer_stats(steps, deferred)
         record["learning_rate"] = lr
         self._last_epoch_seconds = time.perf_counter() - started
         self.history.append(record, layers)
@@ -440,15 +447,18 @@ class Trainer:
             rows[1] = 0.0
         return np.add.reduceat(rows, self._eval_starts, axis=1)
 
-    def _layer_stats(self, steps: int) -> dict:
+    def _layer_stats(self, steps: int, deferred: bool = True) -> dict:
         net = self.network
         off, counts = net.layer_offsets, net.layer_counts
         w = net.params[: net.n_weights]
         stats = self._stats
-        np.multiply(w, w, out=stats[2])
-        np.abs(w, out=stats[3])
-        np.less(stats[3], NEAR_ZERO, out=stats[3])
-        sums = np.add.reduceat(stats, off, axis=1)
+        np.multiply(w, w, out=stats[-2])
+        np.abs(w, out=stats[-1])
+        np.less(stats[-1], NEAR_ZERO, out=stats[-1])
+        if deferred:
+            sums = np.add.reduceat(stats, off, axis=1)
+        else:
+            sums = np.concatenate([self._layer_grad_sums, np.add.reduceat(stats[-2:], off, axis=1)])
         return {
             "grad_norm": np.sqrt(sums[0] / steps),
             "grad_mean_abs": sums[1] / (steps * counts),
