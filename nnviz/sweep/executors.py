@@ -167,12 +167,20 @@ class SweepJob:
             yield Outcome(i, row=row)
 
     # -- stopping ----------------------------------------------------------------------------------------
+    def request_cancel(self) -> None:
+        """Ask the thread reading ``outcomes()`` to stop within a poll interval; it then calls ``close()``."""
+        self._cancelled.set()
+
     def cancel(self) -> None:
         """Stop now: drop pending runs and stop the workers (local processes are terminated)."""
         self._cancelled.set()
         self.close(terminate=True)
 
-    def close(self, terminate: bool = False) -> None:
+    def close(self, terminate: bool | None = None) -> None:
+        """Release the workers: wait for running ones (``terminate`` False) or stop them (default: if
+        cancelled)."""
+        if terminate is None:
+            terminate = self._cancelled.is_set()
         with self._lock:
             if self._closed:
                 return
