@@ -135,3 +135,24 @@ def test_reduce_on_plateau():
     assert rates[7] == pytest.approx(0.05)       # improved at 0.7: no further cut
     assert rates[10] == pytest.approx(0.025)     # another plateau
     assert min(rates) == pytest.approx(0.01)     # never below min_lr
+
+
+@pytest.mark.parametrize("name", ["momentum", "nesterov", "rmsprop", "adam"])
+def test_flushing_subnormal_state_changes_nothing(name):
+    # a weight whose gradient becomes exactly zero (a dead unit): its state decays into subnormal floats,
+    # which are slow; flushing them to zero leaves every step's result identical
+    kw = {"momentum": 0.5, "rho": 0.5, "beta1": 0.5, "beta2": 0.6}
+    cfg = OptimizerConfig(name=name, **kw)
+    plain, flushed = make_optimizer(cfg, 3), make_optimizer(cfg, 3)
+    wa, wb = W0[:3].copy(), W0[:3].copy()
+    for t in range(1050):                      # 0.5^t is subnormal from t ~ 1022 to 1074
+        g = np.array([0.3, 1e-3 * math.cos(t), 0.0]) if t else np.array([0.3, 0.2, 0.5])
+        plain.step(wa, g.copy(), 0.01)
+        flushed.step(wb, g.copy(), 0.01)
+        if t % 10 == 0:
+            flushed.flush_subnormals()
+    np.testing.assert_array_equal(wa, wb)
+    state = [getattr(plain, s) for s in plain.state]
+    tiny = np.finfo(float).tiny
+    assert any(((s != 0) & (np.abs(s) < tiny)).any() for s in state)          # the plain one went subnormal
+    assert not any(((s != 0) & (np.abs(s) < tiny)).any() for s in (getattr(flushed, s) for s in flushed.state))
