@@ -160,6 +160,8 @@ class SweepJob:
                     if self._cancelled.is_set():
                         return
                     msg = "cancelled by the cluster"
+                elif name == "TaskError":
+                    msg = _short(e)
                 else:
                     msg = f"{name}: {_short(e)}"
                 yield Outcome(i, error=msg)

@@ -59,7 +59,19 @@ def _plain(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
+class TaskError(Exception):
+    """A run failed; one plain message (so it crosses process and machine boundaries intact)."""
+
+
 def run_task(task: dict) -> dict[str, Any]:
+    """Train one model and return its row (see :func:`_run`). Any failure is a TaskError with its message."""
+    try:
+        return _run(task)
+    except Exception as e:   # noqa: BLE001 - exceptions with custom constructors do not survive pickling
+        raise TaskError(f"{type(e).__name__}: {e}") from None
+
+
+def _run(task: dict) -> dict[str, Any]:
     """Train one model and return its row: value, seed, epochs, best epoch, losses, errors, seconds.
 
     The seed defines the initial weights and the batch order and dropout; the result depends on nothing
