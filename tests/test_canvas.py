@@ -549,3 +549,123 @@ def test_selection_keys_are_claimed_from_window_shortcuts(canvas, qtbot):
     canvas.set_selected_role(TEST)
     QTest.keyClick(canvas.plot_widget, Qt.Key.Key_T)
     assert canvas.model.points.role.tolist() == [TRAIN, TRAIN, TRAIN] and not fired
+
+
+# -- big point sets stay interactive (issue 11 item 3, contract C7) ----------------------------------
+def _big(n=20_000, seed=0):
+    rng = np.random.default_rng(seed)
+    return PointSet(rng.uniform(-4, 4, (n, 2)), rng.integers(0, 3, n).astype(float),
+                    rng.integers(0, 3, n).astype(np.int8))
+
+
+def test_dragging_a_big_selection_moves_it_with_one_undo_step_and_few_change_signals(canvas, monkeypatch):
+    import nnviz.ui.points_model as pm
+    clock = [0.0]
+    monkeypatch.setattr(pm.time, "monotonic", lambda: clock[0])   # a mouse move every 10 ms
+    big = _big()
+    canvas.model.replace_all(big)
+    canvas.model.undo_stack.clear()
+    announced, edited = [], []
+    canvas.model.changed.connect(announced.append)
+    canvas.model.edited.connect(edited.append)
+    canvas.set_tool("select")
+    sel = np.flatnonzero(big.xy[:, 0] < 1.0)                   # most of the points
+    canvas._set_selection(sel)
+    start = big.xy[sel[np.argmin(np.hypot(*(big.xy[sel] - [0, 0]).T))]]
+    vp = canvas.plot_widget.viewport()
+    QTest.mousePress(vp, LEFT, NOMOD, at(canvas, *start))
+    for i in range(1, 13):
+        clock[0] += 0.01
+        QTest.mouseMove(vp, at(canvas, start[0] + 0.1 * i, start[1] - 0.05 * i))
+        QApplication.processEvents()
+        if i == 6:   # mid-drag: the selected points are drawn by translated movers, hidden in place
+            assert canvas._live is not None and canvas._live["kind"] == "move"
+            assert canvas.selection_item.pos().x() == pytest.approx(0.6, abs=TOL)
+            drawn = sum(np.isfinite(item.data["x"]).sum() for item in canvas.point_items.values())
+            assert drawn == len(big) - len(sel)
+    QTest.mouseRelease(vp, LEFT, NOMOD, at(canvas, start[0] + 1.2, start[1] - 0.6))
+    QApplication.processEvents()
+    ps = canvas.model.points
+    moved = ps.xy[sel] - big.xy[sel]
+    assert np.allclose(moved, moved[0], atol=1e-9) and np.allclose(moved[0], [1.2, -0.6], atol=TOL)
+    others = np.setdiff1d(np.arange(len(big)), sel)
+    assert np.array_equal(ps.xy[others], big.xy[others])
+    assert canvas.model.undo_stack.count() == 1                 # the whole drag is one undo step
+    assert len(edited) >= 12 and 1 <= len(announced) <= 4       # <= 20/s to the window; last = final
+    assert announced[-1] is ps
+    # what is drawn is exactly the model's points, at their new positions
+    assert canvas._live is None and canvas.selection_item.pos().x() == 0
+    drawn = np.concatenate([np.column_stack([i.data["x"], i.data["y"]]) for i in canvas.point_items.values()])
+    assert len(drawn) == len(ps) and np.isfinite(drawn).all()
+    assert np.allclose(np.sort(drawn, axis=0), np.sort(ps.xy, axis=0))
+    sel_drawn = np.column_stack([canvas.selection_item.data["x"], canvas.selection_item.data["y"]])
+    assert np.allclose(sel_drawn, ps.xy[sel])
+    canvas.model.undo_stack.undo()
+    assert canvas.model.points == big
+
+
+def test_big_erase_and_brush_strokes_draw_incrementally_and_end_exact(canvas):
+    big = _big()
+    canvas.model.replace_all(big)
+    canvas.model.undo_stack.clear()
+    canvas.set_tool("erase")
+    canvas.set_brush_radius(0.5)
+    drag(canvas, line((-3, 0), (3, 0), steps=10))
+    ps = canvas.model.points
+    assert len(ps) < len(big)
+    assert not np.any((np.abs(ps.xy[:, 1]) < 0.5 - TOL) & (np.abs(ps.xy[:, 0]) < 3 - TOL))   # the swept band is empty
+    drawn = sum(len(i.data) for i in canvas.point_items.values())
+    assert drawn == len(ps) and all(np.isfinite(i.data["x"]).all() for i in canvas.point_items.values())
+    assert canvas.model.undo_stack.count() == 1
+    canvas.set_tool("brush")
+    canvas.set_current_class(1)
+    drag(canvas, line((-2, 3), (2, 3), steps=10))
+    after = canvas.model.points
+    assert len(after) > len(ps) and canvas.model.undo_stack.count() == 2
+    assert len(canvas.stroke_item.data) == 0                     # the stroke's preview is folded in
+    assert sum(len(i.data) for i in canvas.point_items.values()) == len(after)
+    canvas.model.undo_stack.undo()
+    canvas.model.undo_stack.undo()
+    assert canvas.model.points == big
+    assert sum(len(i.data) for i in canvas.point_items.values()) == len(big)
+
+
+def test_undo_in_the_middle_of_a_big_stroke_redraws_the_truth(canvas):
+    big = _big(5000)
+    canvas.model.replace_all(big)
+    canvas.set_tool("erase")
+    vp = canvas.plot_widget.viewport()
+    QTest.mousePress(vp, LEFT, NOMOD, at(canvas, -2, 0))
+    QTest.mouseMove(vp, at(canvas, 0, 0))
+    QTest.mouseMove(vp, at(canvas, 1, 0))
+    assert canvas._live is not None
+    canvas.model.undo_stack.undo()                               # undoes the replace, voids the stroke
+    assert canvas._live is None and len(canvas.model.points) == 0
+    QTest.mouseRelease(vp, LEFT, NOMOD, at(canvas, 1, 0))
+    drawn = np.concatenate([np.column_stack([i.data["x"], i.data["y"]]) for i in canvas.point_items.values()])
+    assert np.isfinite(drawn).all() and len(drawn) == len(canvas.model.points)
+
+
+def test_points_model_rate_limits_changed_during_gestures_only(qtbot, monkeypatch):
+    import nnviz.ui.points_model as pm
+    clock = [100.0]
+    monkeypatch.setattr(pm.time, "monotonic", lambda: clock[0])
+    m = PointsModel(points([[0, 0], [1, 1]], 0))
+    seen = []
+    m.changed.connect(seen.append)
+    m.begin_move([0])
+    for i in range(10):                      # 10 steps within 45 ms: one announcement, the rest wait
+        clock[0] += 0.005
+        m.update_move([i * 0.1, 0])
+    assert len(seen) == 1
+    clock[0] += 0.1
+    with qtbot.waitSignal(m.changed, timeout=1000):   # the pending step is announced by a timer
+        pass
+    assert seen[-1] is m.points
+    m.update_move([5, 5])
+    m.end_move()                             # the final state is always announced at the end
+    assert seen[-1] is m.points and m.points.xy[0].tolist() == [5, 5]
+    n = len(seen)
+    m.add_points([2, 2], 0, TRAIN)           # outside gestures: every change at once
+    m.add_points([3, 3], 0, TRAIN)
+    assert len(seen) == n + 2

@@ -154,6 +154,35 @@ class _PassiveScatter(pg.ScatterPlotItem):
     def mouseClickEvent(self, ev):
         ev.ignore()
 
+    def updateSpots(self, dataSet=None):
+        """pyqtgraph looks up every point's symbol in its atlas by a per-point Python key (~0.5 µs a
+        point, 50 ms at 100,000). When no point has a style of its own (the canvas gives each item one
+        pen and brush), one lookup serves them all."""
+        data = self.data if dataSet is None else dataSet
+        if (len(data) > 256 and self.opts["pxMode"] and self.opts["useCache"] and not self.opts["hoverable"]
+                and (data["size"] == -1).all()
+                and all(np.equal(data[c], None).all() for c in ("symbol", "pen", "brush"))):
+            mask = data["sourceRect"]["w"] == 0
+            if mask.any():
+                style = (self.opts["symbol"], self.opts["size"], self.opts["pen"], self.opts["brush"])
+                data["sourceRect"][mask] = self.fragmentAtlas[[style]][0]
+                self._maybeRebuildAtlas()
+                self._updateMaxSpotSizes(data=data)
+                self.invalidate()
+                return
+        super().updateSpots(dataSet)
+
+    def set_xy_in_place(self, xy: np.ndarray) -> None:
+        """New positions for the same number of points, styles unchanged: written into the item's
+        arrays (no record rebuild, no atlas lookups), so a drag of 100,000 points stays cheap.
+        NaN positions are not drawn (a stroke hides erased points this way until it ends)."""
+        self.data["x"] = xy[:, 0]
+        self.data["y"] = xy[:, 1]
+        self.prepareGeometryChange()
+        self.bounds = [None, None]
+        self.informViewBoundsChanged()
+        self.invalidate()
+
 
 class _FieldImage(pg.ImageItem):
     """The boundary image, drawn with bilinear smoothing unless hard regions are wanted."""
@@ -212,6 +241,10 @@ class PointCanvas(QWidget):
         self._last_points = model.points
         self._drawn: dict[int, tuple] = {}   # scatter id -> (style key, points drawn)
         self._menu: QMenu | None = None
+        # An erase or brush stroke under way: drawn incrementally (see _begin_live_stroke).
+        self._live: dict | None = None
+        self._mover_items: list[_PassiveScatter] = []
+        self._own_edit = False
 
         self.view_box = _EditViewBox(self)
         self.plot_widget = pg.PlotWidget(parent=self, viewBox=self.view_box, background="w")
@@ -237,7 +270,7 @@ class PointCanvas(QWidget):
         self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot_widget.installEventFilter(self)
         self.plot_widget.viewport().installEventFilter(self)
-        model.changed.connect(self._on_points_changed)
+        model.edited.connect(self._on_points_changed)   # every step of a gesture, at once
 
         self.set_tool("add")
         self._redraw_points()
@@ -288,6 +321,11 @@ class PointCanvas(QWidget):
                 item.setZValue(10 + z)
                 vb.addItem(item)
                 self.point_items[(role, k)] = item
+
+        # points a brush stroke has added so far (drawn into their own item until the stroke ends)
+        self.stroke_item = _PassiveScatter(pxMode=True, symbol="o", size=_POINT_SIZE)
+        self.stroke_item.setZValue(13)
+        vb.addItem(self.stroke_item)
 
         self.selection_item = _PassiveScatter(pxMode=True, symbol="s", size=_SELECTION_SIZE,
                                               brush=pg.mkBrush(None), pen=pg.mkPen("#111111", width=2.0))
@@ -474,6 +512,8 @@ class PointCanvas(QWidget):
     def _on_points_changed(self, points) -> None:
         old = self._last_points
         self._last_points = points
+        if self._live is not None and not self._own_edit:
+            self._end_live_stroke()          # someone else (an undo) changed the points mid-stroke
         if len(self._selection):
             keep = len(points) == len(old) or (
                 len(points) > len(old) and np.array_equal(points.xy[:len(old)], old.xy))
@@ -481,7 +521,156 @@ class PointCanvas(QWidget):
                 self._set_selection(np.zeros(0, np.intp))
         if self._regression and self._value_range is None and self._boundary is not None:
             self._render_boundary()
+        if self._live is not None:
+            if self._live["kind"] != "move":     # a move translates the selection overlay instead
+                self._redraw_selection()
+                self._redraw_halo()
+            return                           # the stroke draws its own changes (see _live_*)
         self._redraw_points()
+
+    # -- strokes at 100,000 points -----------------------------------------------------------------
+    # setData on a scatter costs ~1.5 µs a point, so redrawing 100,000 points for every mouse move
+    # of a stroke blocks the GUI for 100+ ms. During a stroke the items keep their arrays: erased
+    # points are hidden in place (NaN positions) and sprayed points go to a small extra item; the
+    # items are rebuilt once when the stroke ends.
+    def _begin_live_stroke(self, kind: str) -> None:
+        ps = self._model.points
+        n = len(ps)
+        item_of = np.full(n, -1, np.intp)
+        pos_of = np.zeros(n, np.intp)
+        items = list(self.point_items.values())
+        for j, item in enumerate(items):
+            last = self._drawn.get(id(item))
+            if last is None:
+                continue
+            idx = self._item_indices(ps, *self._item_key(item))
+            if len(idx) != len(last[1]):
+                continue                     # not drawn from these points: leave it to the end redraw
+            item_of[idx] = j
+            pos_of[idx] = np.arange(len(idx))
+        self._live = {"kind": kind, "alive": np.arange(n), "item_of": item_of, "pos_of": pos_of,
+                      "items": items, "xy": {}, "added": np.zeros((0, 2))}
+        if kind == "brush":
+            self._style_stroke_item()
+
+    def _begin_live_move(self, indices: np.ndarray) -> None:
+        """A drag of points: they are hidden in their items and drawn, once, into mover items that
+        the drag only translates (a cached pixmap moved: no per-point work per mouse move)."""
+        if self._regression or len(indices) < 256:
+            return                            # small drags redraw in place; regression styles per point
+        self._begin_live_stroke("move")
+        live = self._live
+        ps = self._model.points
+        sel = np.zeros(len(ps), bool)
+        sel[indices] = True
+        where = live["item_of"][indices]
+        for j in np.unique(where):
+            if j < 0:
+                continue
+            item = live["items"][j]
+            xy = live["xy"][j] = self._drawn[id(item)][1].copy()
+            xy[live["pos_of"][indices[where == j]]] = np.nan
+            item.set_xy_in_place(xy)
+        movers = []
+        cls = np.clip(np.rint(ps.target), 0, MAX_CLASSES - 1).astype(np.intp)
+        for (role, k), item in self.point_items.items():
+            mask = sel & (ps.role == role) & (cls == k)
+            if not mask.any():
+                continue
+            mover = self._mover(len(movers), role, k)
+            mover.setData(x=ps.xy[mask, 0], y=ps.xy[mask, 1])
+            mover.show()
+            movers.append(mover)
+        live["movers"] = movers + [self.selection_item]
+
+    def _mover(self, i: int, role: int, k: int) -> "_PassiveScatter":
+        while len(self._mover_items) <= i:
+            item = _PassiveScatter(pxMode=True)
+            item.setZValue(14)
+            self.view_box.addItem(item)
+            self._mover_items.append(item)
+        item = self._mover_items[i]
+        symbol, size = ("d", _DIAMOND_SIZE) if role == VALIDATION else ("o", _POINT_SIZE)
+        item.setSymbol(symbol, update=False)
+        item.setSize(size, update=False)
+        if role == TEST:
+            item.setBrush(self._ring_fill, update=False)
+            item.setPen(self._class_ring_pens[k], update=False)
+        else:
+            item.setBrush(self._class_brushes[k], update=False)
+            item.setPen(self._outline_pen, update=False)
+        item.setPos(0.0, 0.0)
+        return item
+
+    def _item_key(self, item) -> tuple[int, int]:
+        for key, it in self.point_items.items():
+            if it is item:
+                return key
+        raise KeyError(item)
+
+    def _item_indices(self, ps, role: int, k: int) -> np.ndarray:
+        if self._regression:
+            return np.flatnonzero(ps.role == role) if k == 0 else np.zeros(0, np.intp)
+        cls = np.clip(np.rint(ps.target), 0, MAX_CLASSES - 1).astype(np.intp)
+        return np.flatnonzero((ps.role == role) & (cls == k))
+
+    def _style_stroke_item(self) -> None:
+        role, k = self._new_role, self._current_class
+        if self._regression:
+            n = len(self._value_brushes)
+            style = (n - 1) if self._target_for_class(k) > 0 else 0
+            brush, ring = self._value_brushes[style], self._value_ring_pens[style]
+        else:
+            brush, ring = self._class_brushes[k], self._class_ring_pens[k]
+        symbol, size = ("d", _DIAMOND_SIZE) if role == VALIDATION else ("o", _POINT_SIZE)
+        self.stroke_item.setSymbol(symbol, update=False)
+        self.stroke_item.setSize(size, update=False)
+        if role == TEST:
+            self.stroke_item.setBrush(self._ring_fill, update=False)
+            self.stroke_item.setPen(ring, update=False)
+        else:
+            self.stroke_item.setBrush(brush, update=False)
+            self.stroke_item.setPen(self._outline_pen, update=False)
+        self.stroke_item.setData(x=[], y=[])
+
+    def _live_removed(self, hit: np.ndarray) -> None:
+        """Hide the points ``hit`` (indices into the current points) in their items, in place."""
+        live = self._live
+        orig = live["alive"][hit]
+        live["alive"] = np.delete(live["alive"], hit)
+        where = live["item_of"][orig]
+        for j in np.unique(where):
+            if j < 0:
+                continue
+            item = live["items"][j]
+            xy = live["xy"].get(j)
+            if xy is None:
+                xy = live["xy"][j] = self._drawn[id(item)][1].copy()
+            xy[live["pos_of"][orig[where == j]]] = np.nan
+            item.set_xy_in_place(xy)
+
+    def _live_added(self, xy: np.ndarray) -> None:
+        live = self._live
+        live["added"] = np.vstack([live["added"], xy])
+        self.stroke_item.setData(x=live["added"][:, 0], y=live["added"][:, 1])
+
+    def _end_live_stroke(self) -> None:
+        live, self._live = self._live, None
+        if live is None:
+            return
+        if live["kind"] != "move":
+            for j in live["xy"]:             # items hold NaN rows now: make them redraw from the points
+                self._drawn.pop(id(live["items"][j]), None)
+        # a move keeps every item's point count, so the redraw below writes the final positions in
+        # place (the _drawn entries still hold the positions from before the drag)
+        for item in live.get("movers", ()):
+            item.setPos(0.0, 0.0)
+        for item in self._mover_items:
+            item.setData(x=[], y=[])
+            item.hide()
+        self.stroke_item.setData(x=[], y=[])
+        self._redraw_points()
+        self._redraw_selection()
 
     def _redraw_points(self) -> None:
         ps = self._model.points
@@ -509,6 +698,9 @@ class PointCanvas(QWidget):
         if last is not None and last[0] == key and np.array_equal(last[1], xy):
             return
         self._drawn[id(item)] = (key, xy.copy())
+        if last is not None and last[0] == key and last[1].shape == xy.shape:
+            item.set_xy_in_place(xy)          # moved points: same count and styles
+            return
         if self._regression:
             brush, ring_pen = self._value_brushes[style], self._value_ring_pens[style]
         else:
@@ -556,6 +748,9 @@ class PointCanvas(QWidget):
         if last is not None and np.array_equal(last[1], xy):
             return
         self._drawn[id(item)] = (None, xy.copy())
+        if last is not None and last[1].shape == xy.shape:
+            item.set_xy_in_place(xy)
+            return
         item.setData(x=xy[:, 0], y=xy[:, 1])
 
     def select_all(self) -> None:
@@ -738,7 +933,16 @@ class PointCanvas(QWidget):
         if drag is not None:
             kind = drag["kind"]
             if kind == "move":
-                self._model.update_move(drag["origin"] + (pos - drag["anchor"]))
+                shift = pos - drag["anchor"]
+                live = self._live is not None and self._live["kind"] == "move"
+                self._own_edit = live
+                try:
+                    self._model.update_move(drag["origin"] + shift)
+                finally:
+                    self._own_edit = False
+                if live and self._live is not None:
+                    for item in self._live["movers"]:
+                        item.setPos(float(shift[0]), float(shift[1]))
             elif kind == "brush":
                 if np.hypot(*(pos - drag["last"])) >= 0.5 * self._brush_radius:
                     self._spray(pos)
@@ -770,6 +974,7 @@ class PointCanvas(QWidget):
                 self._model.begin_move(indices)
                 self._drag = {"kind": "move", "anchor": press,
                               "origin": self._model.points.xy[indices].copy()}
+                self._begin_live_move(indices)
             elif tool == "select":
                 self._drag = {"kind": "rubber", "anchor": press, "last": press,
                               "additive": bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)}
@@ -777,10 +982,12 @@ class PointCanvas(QWidget):
                 self.rubber_band.show()
         elif tool == "brush":
             self._model.begin_stroke("Brush stroke")
+            self._begin_live_stroke("brush")
             self._spray(press)
             self._drag = {"kind": "brush", "last": press}
         elif tool == "erase":
             self._model.begin_stroke("Erase points")
+            self._begin_live_stroke("erase")
             self._erase(press, press)
             self._drag = {"kind": "erase", "last": press}
 
@@ -790,8 +997,10 @@ class PointCanvas(QWidget):
             return
         kind = drag["kind"]
         if kind == "move":
+            self._end_live_stroke()
             self._model.end_move()
         elif kind in ("brush", "erase"):
+            self._end_live_stroke()
             self._model.end_stroke()
         elif kind == "rubber":
             self.rubber_band.hide()
@@ -806,8 +1015,15 @@ class PointCanvas(QWidget):
         angle = self._rng.uniform(0.0, 2 * np.pi, n)
         radius = self._brush_radius * np.sqrt(self._rng.uniform(0.0, 1.0, n))
         xy = centre + np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
-        self._model.add_points(xy, self._target_for_class(self._current_class), self._new_role,
-                               text="Brush stroke")
+        live = self._live is not None and self._live["kind"] == "brush"
+        self._own_edit = live
+        try:
+            self._model.add_points(xy, self._target_for_class(self._current_class), self._new_role,
+                                   text="Brush stroke")
+        finally:
+            self._own_edit = False
+        if live and self._live is not None:
+            self._live_added(xy)
 
     def _erase(self, start: np.ndarray, end: np.ndarray) -> None:
         """Remove points within the brush radius of the segment the cursor swept."""
@@ -820,7 +1036,14 @@ class PointCanvas(QWidget):
         nearest = start + t[:, None] * seg
         hit = np.flatnonzero(np.hypot(*(xy - nearest).T) <= self._brush_radius)
         if len(hit):
-            self._model.remove(hit, text="Erase points")
+            live = self._live is not None and self._live["kind"] == "erase"
+            self._own_edit = live
+            try:
+                self._model.remove(hit, text="Erase points")
+            finally:
+                self._own_edit = False
+            if live and self._live is not None:
+                self._live_removed(hit)
 
     # -- hover, keys -------------------------------------------------------------------------------
     def _update_brush_cursor(self, pos: np.ndarray | None) -> None:

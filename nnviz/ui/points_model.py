@@ -4,11 +4,19 @@ Every edit replaces the immutable :class:`PointSet` with a new one and pushes a 
 both snapshots, so undo and redo restore exactly what was there. Continuous gestures (dragging
 points, brush or erase strokes) apply their edits live and push a single command when they end, so
 one undo reverts the whole gesture.
+
+Two signals: ``edited`` fires on every change, including each step of a gesture (the canvas draws
+from it); ``changed`` fires on every change too, except that inside a gesture it fires at most
+:data:`GESTURE_EMIT_HZ` times a second, and always once more with the final state when the gesture
+ends. Listeners that do costly work per change (the window sends the whole point set to the
+training process) stay off the mouse's path that way.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from ..data.points import PointSet
@@ -29,6 +37,9 @@ class _SnapshotCommand(QUndoCommand):
         self._model._apply(self._before)
 
 
+GESTURE_EMIT_HZ = 20   # most `changed` signals per second while a gesture is under way
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -36,7 +47,8 @@ def _plural(n: int, word: str) -> str:
 class PointsModel(QObject):
     """Holds the current point set and the undo stack of edits to it."""
 
-    changed = Signal(object)   # the new PointSet, after every edit, undo and redo
+    changed = Signal(object)   # the new PointSet, after every edit, undo and redo (rate-limited in gestures)
+    edited = Signal(object)    # the new PointSet after every change, gesture steps included, at once
 
     def __init__(self, points: PointSet | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -45,6 +57,11 @@ class PointsModel(QObject):
         # An open gesture: (kind, state before it, text, moved indices or None).
         self._gesture: tuple[str, PointSet, str, np.ndarray | None] | None = None
         self._pushing = False
+        self._emitted_at = -1e9          # monotonic time of the last `changed` inside a gesture
+        self._pending = False            # a gesture step not yet announced by `changed`
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.timeout.connect(self._flush)
         self.undo_stack.indexChanged.connect(self._on_stack_index_changed)
 
     # -- state -------------------------------------------------------------------------------------
@@ -52,18 +69,38 @@ class PointsModel(QObject):
     def points(self) -> PointSet:
         return self._points
 
-    def _apply(self, points: PointSet) -> None:
+    def _apply(self, points: PointSet, gesture_step: bool = False) -> None:
         if points is self._points:
             return
         self._points = points
+        self.edited.emit(points)
+        if gesture_step:
+            now = time.monotonic()
+            wait = self._emitted_at + 1.0 / GESTURE_EMIT_HZ - now
+            if wait > 0:
+                self._pending = True
+                if not self._flush_timer.isActive():
+                    self._flush_timer.start(max(1, int(wait * 1000) + 1))
+                return
+            self._emitted_at = now
+        self._pending = False
+        self._flush_timer.stop()
         self.changed.emit(points)
+
+    def _flush(self) -> None:
+        """Announce the latest state if a gesture step is still unannounced."""
+        self._flush_timer.stop()
+        if self._pending:
+            self._pending = False
+            self._emitted_at = time.monotonic()
+            self.changed.emit(self._points)
 
     def _commit(self, after: PointSet, text: str) -> None:
         """Record an edit: live inside a gesture, otherwise as its own undo step."""
         if after == self._points:
             return
         if self._gesture is not None:
-            self._apply(after)
+            self._apply(after, gesture_step=True)
             return
         self._push(self._points, after, text)
 
@@ -166,8 +203,9 @@ class PointsModel(QObject):
             return
         if idx.max() >= len(self._points):   # points were removed under the drag
             self._gesture = None
+            self._flush()
             return
-        self._apply(self._points.replaced(idx, xy=self._xy_for(idx, new_xy)))
+        self._apply(self._points.replaced(idx, xy=self._xy_for(idx, new_xy)), gesture_step=True)
 
     def end_move(self) -> None:
         if self._gesture is not None and self._gesture[0] == "move":
@@ -183,6 +221,8 @@ class PointsModel(QObject):
             self._end_gesture()
 
     def _end_gesture(self) -> None:
+        self._flush()                     # the final state is always announced
+        self._emitted_at = -1e9
         if self._gesture is None:
             return
         _kind, before, text, _idx = self._gesture
