@@ -340,3 +340,41 @@ def test_per_step_layer_statistics_equal_the_deferred_ones(monkeypatch):
     stepwise.train(3)
     for column in ("grad_norm", "grad_mean_abs", "weight_norm", "near_zero", "train_loss"):
         np.testing.assert_allclose(stepwise.history[column], deferred.history[column], rtol=1e-12)
+
+
+def test_float32_training_runs_in_float32_and_learns_like_float64():
+    c32 = cfg(architecture__dtype="float32", architecture__hidden_layers=[8, 8], optimizer__name="adam",
+              optimizer__learning_rate=0.01)
+    a, b = Trainer(c32, circle()), Trainer(c32, circle())
+    t64 = Trainer(cfg(architecture__hidden_layers=[8, 8], optimizer__name="adam", optimizer__learning_rate=0.01),
+                  circle())
+    for t in (a, b, t64):
+        t.train(60)
+    net = a.network
+    assert net.params.dtype == np.float32 and net.grad.dtype == np.float32
+    assert a.optimizer.m.dtype == np.float32 and a._eval_F.dtype == np.float32
+    assert all(W.dtype == np.float32 for W, _ in a.weights())
+    np.testing.assert_array_equal(a.history["train_loss"], b.history["train_loss"])   # reproducible
+    np.testing.assert_allclose(a.history["train_loss"], t64.history["train_loss"], rtol=1e-3)
+    assert a.history["train_error"][-1] < 0.1 and abs(a.history["test_error"][-1] - t64.history["test_error"][-1]) < 0.02
+    # weights round-trip exactly, and switching precision is a rebuild
+    c = Trainer(c32, circle(), weights=a.weights())
+    np.testing.assert_array_equal(c.network.params, a.network.params)
+    back = c32.copy()
+    back.architecture.dtype = "float64"
+    assert c.set_config(back) is True and c.network.params.dtype == np.float64
+
+
+def test_float32_chunks_and_statistics(monkeypatch):
+    import nnviz.engine.trainer as trainer_module
+    c = cfg(architecture__dtype="float32", architecture__hidden_layers=[6, 5], optimizer__batch_size=0,
+            optimizer__name="momentum")
+    plain, chunked = Trainer(c, circle()), Trainer(c, circle())
+    chunked.network.row_limit = 9
+    monkeypatch.setattr(trainer_module, "DEFERRED_STATS_LIMIT", 0)
+    stepwise = Trainer(c, circle())
+    for t in (plain, chunked, stepwise):
+        t.train(5)
+    np.testing.assert_allclose(chunked.network.params, plain.network.params, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(stepwise.history["grad_norm"], plain.history["grad_norm"], rtol=1e-5)
+    assert np.isfinite(plain.boundary((-5, 5, -5, 5), 10, 10)).all()

@@ -20,6 +20,7 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 SCHEDULES = ("constant", "step", "exponential", "inverse_time", "cosine", "plateau")
 MONITORS = ("test_loss", "test_error", "validation_loss", "validation_error")
 PROBLEMS = ("classification", "regression")
+DTYPES = ("float64", "float32")
 
 MAX_HIDDEN_LAYERS = 16
 MAX_NEURONS = 512
@@ -50,6 +51,9 @@ class ArchitectureConfig:
         choices=INITS)
     seed: int = _field(
         0, "Random seed: the same seed, settings and points give exactly the same run.", lo=0, hi=2**32 - 1)
+    dtype: str = _field(
+        "float64", "Number precision of training: float64 (default) or float32, up to twice as fast on bigger "
+        "networks, with slightly different results.", choices=DTYPES)
 
 
 @dataclass
@@ -158,7 +162,7 @@ def needs_new_weights(old: ExperimentConfig, new: ExperimentConfig) -> bool:
     """
     a, b = old.architecture, new.architecture
     return (old.problem != new.problem or a.hidden_layers != b.hidden_layers or a.features != b.features
-            or a.init != b.init or a.seed != b.seed
+            or a.init != b.init or a.seed != b.seed or a.dtype != b.dtype
             or old.hidden_activations() != new.hidden_activations())
 
 

@@ -94,21 +94,21 @@ class _BatchBuffers:
     __slots__ = ("hidden", "factors_flat", "ones_flat", "acts", "factors", "zeros", "ones", "dropped", "masks",
                  "deltas", "ones_column", "tile_index", "tile_flat", "tiles")
 
-    def __init__(self, n: int, sizes: list[int]):
+    def __init__(self, n: int, sizes: list[int], dtype=np.float64):
         hidden = sizes[1:-1]
         # hidden activations (and their derivative factors) share one buffer, layer after layer, so one
         # call can turn all activations into derivative factors
-        self.hidden = np.empty(n * sum(hidden))
+        self.hidden = np.empty(n * sum(hidden), dtype)
         self.factors_flat = np.empty_like(self.hidden)
         self.ones_flat = np.ones_like(self.hidden)
-        self.acts = _split(self.hidden, n, hidden) + [np.empty((n, sizes[-1]))]   # post-activation, logits
+        self.acts = _split(self.hidden, n, hidden) + [np.empty((n, sizes[-1]), dtype)]   # post-activation, logits
         self.factors = _split(self.factors_flat, n, hidden)
         self.ones = _split(self.ones_flat, n, hidden)
         self.zeros = _split(np.zeros_like(self.hidden), n, hidden)
-        self.dropped = [np.empty((n, s)) for s in hidden]   # post-dropout copies
-        self.masks = [np.empty((n, s)) for s in hidden]     # keep-mask / (1 - p)
-        self.deltas = [np.empty((n, s)) for s in sizes[1:]]
-        self.ones_column = np.ones(n)                       # bias gradient = ones @ delta
+        self.dropped = [np.empty((n, s), dtype) for s in hidden]   # post-dropout copies
+        self.masks = [np.empty((n, s), dtype) for s in hidden]     # keep-mask / (1 - p)
+        self.deltas = [np.empty((n, s), dtype) for s in sizes[1:]]
+        self.ones_column = np.ones(n, dtype)                       # bias gradient = ones @ delta
         # On tiny batches, adding a broadcast bias row costs about three same-shape additions. One gather
         # then lays every layer's bias out on every row ("tiles"), and each layer adds its tile.
         self.tile_index = self.tile_flat = self.tiles = None
@@ -116,7 +116,7 @@ class _BatchBuffers:
         if n * sum(widths) <= TILE_LIMIT:
             offsets = np.cumsum([0] + widths[:-1])
             self.tile_index = np.concatenate([np.tile(np.arange(o, o + k), n) for o, k in zip(offsets, widths)])
-            self.tile_flat = np.empty(len(self.tile_index))
+            self.tile_flat = np.empty(len(self.tile_index), dtype)
             self.tiles = _split(self.tile_flat, n, widths)
 
 
@@ -129,13 +129,17 @@ def _split(flat, n, widths):
 
 
 class Network:
-    def __init__(self, sizes: list[int], activations: list[str], head: str):
-        """``sizes`` = [inputs, *hidden, outputs]; ``head`` is 'binary', 'softmax' or 'regression'."""
+    def __init__(self, sizes: list[int], activations: list[str], head: str, dtype=np.float64):
+        """``sizes`` = [inputs, *hidden, outputs]; ``head`` is 'binary', 'softmax' or 'regression'.
+
+        ``dtype`` (float64 or float32) is the precision of the parameters and of every training buffer.
+        """
         if len(activations) != len(sizes) - 2:
             raise ValueError("one activation per hidden layer")
         self.sizes = list(sizes)
         self.activations = list(activations)
         self.head = head
+        self.dtype = np.dtype(dtype)
         self._act = [ACTIVATIONS[a] for a in activations]
         self._factor = [DERIVATIVE_FACTORS[a] for a in activations]
         uniform = len(set(activations)) == 1
@@ -144,8 +148,8 @@ class Network:
         shapes = list(zip(sizes[:-1], sizes[1:]))
         self.n_weights = sum(a * b for a, b in shapes)
         self.n_params = self.n_weights + sum(sizes[1:])
-        self.params = np.zeros(self.n_params)
-        self.grad = np.zeros(self.n_params)
+        self.params = np.zeros(self.n_params, self.dtype)
+        self.grad = np.zeros(self.n_params, self.dtype)
         self.W, self.b = self._views(self.params, shapes)
         self.gW, self.gb = self._views(self.grad, shapes)
         self._WT = [W.T for W in self.W]
@@ -156,7 +160,7 @@ class Network:
         self._buffers: dict[int, _BatchBuffers] = {}
         self._blocks: BlockBuffers | None = None
         # rows one training pass may take (the trainer splits bigger batches into chunks of at most this)
-        self.row_limit = train_row_limit(self.sizes)
+        self.row_limit = train_row_limit(self.sizes, self.dtype.itemsize)
         self.forward_calls = 0   # lets a caller tell whether the batch buffers still hold its forward pass
 
     @staticmethod
@@ -203,7 +207,7 @@ class Network:
         if len(weights) != self.n_layers:
             raise ValueError(f"expected {self.n_layers} layers of weights, got {len(weights)}")
         for i, ((W, b), (W0, b0)) in enumerate(zip(weights, zip(self.W, self.b))):
-            W, b = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64).reshape(-1)
+            W, b = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64).reshape(-1)   # then cast
             if W.shape != W0.shape or b.shape != b0.shape:
                 raise ValueError(f"layer {i}: expected W {W0.shape} and b {b0.shape}, got {W.shape} and {b.shape}")
             W0[...] = W
@@ -216,7 +220,7 @@ class Network:
         if buf is None:
             if len(self._buffers) > 8:
                 self._buffers.clear()
-            buf = self._buffers[n] = _BatchBuffers(n, self.sizes)
+            buf = self._buffers[n] = _BatchBuffers(n, self.sizes, self.dtype)
         return buf
 
     # -- forward / backward --------------------------------------------------------------------------
@@ -228,8 +232,8 @@ class Network:
         The returned arrays are buffers reused by the next call with the same number of rows.
         """
         # ndarray.dot skips np.dot's dispatch layer: a third of the cost of a small product
-        if type(X) is not np.ndarray:
-            X = np.asarray(X, dtype=np.float64)
+        if type(X) is not np.ndarray or X.dtype != self.dtype:
+            X = np.asarray(X, dtype=self.dtype)
         self.forward_calls += 1
         buf = self._batch_buffers(len(X))
         acts, zeros, ones = buf.acts, buf.zeros, buf.ones
@@ -307,10 +311,12 @@ class Network:
         return logits[:, 0].copy()
 
     def evaluate(self, X: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Evaluation-mode logits of float64 ``X`` written into ``out`` (the trainer's per-epoch path)."""
-        rows = max(1, min(len(X), block_rows(self.sizes[1:], 8)))
-        if self._blocks is None or not self._blocks.fits(rows, self.sizes[1:], np.float64):
-            self._blocks = BlockBuffers(rows, self.sizes[1:], np.float64)
+        """Evaluation-mode logits of ``X`` written into ``out`` (the trainer's per-epoch path); both in the
+        network's dtype."""
+        dtype = self.dtype
+        rows = max(1, min(len(X), block_rows(self.sizes[1:], dtype.itemsize)))
+        if self._blocks is None or not self._blocks.fits(rows, self.sizes[1:], dtype):
+            self._blocks = BlockBuffers(rows, self.sizes[1:], dtype)
         return forward_blocks(X, self.W, self.b, self._act, out, self._blocks)
 
     def predict_logits(self, X: np.ndarray, dtype=np.float64) -> np.ndarray:

@@ -127,10 +127,12 @@ class Adam(_Buffers):
         np.multiply(grad, grad, out=tmp)
         tmp *= 1.0 - b2
         v += tmp
-        step_size = lr / (1.0 - b1 ** self.t)
+        # torch: (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps), written with one pass fewer as
+        # (lr sqrt(bc2) / bc1) m / (sqrt(v) + eps sqrt(bc2)): the same number, eps still unscaled
+        root_bc2 = (1.0 - b2 ** self.t) ** 0.5
+        step_size = lr * root_bc2 / (1.0 - b1 ** self.t)
         np.sqrt(v, out=tmp)
-        tmp /= (1.0 - b2 ** self.t) ** 0.5
-        tmp += self.epsilon
+        tmp += self.epsilon * root_bc2
         np.divide(m, tmp, out=tmp)
         tmp *= step_size
         params -= tmp

@@ -78,10 +78,11 @@ class Trainer:
         # a single forward pass, and ``_sets[role]`` are views of it.
         subsets = [points.subset(role) for role in ROLE_KEYS]
         counts = [len(t) for _, t in subsets]
-        F = feature_matrix(np.concatenate([xy for xy, _ in subsets]), self.config.architecture.features)
+        dtype = self.dtype
+        F = feature_matrix(np.concatenate([xy for xy, _ in subsets]), self.config.architecture.features, dtype)
         t = np.concatenate([t for _, t in subsets])
         softmax = self.config.problem == "classification" and self.n_classes > 2
-        y = t.astype(np.intp) if softmax else t.reshape(-1, 1).copy()
+        y = t.astype(np.intp) if softmax else t.reshape(-1, 1).astype(dtype)
         self._sets = {}
         starts = np.cumsum([0] + counts[:-1])
         for role, start, count in zip(ROLE_KEYS, starts, counts):
@@ -89,41 +90,48 @@ class Trainer:
         self._eval_F, self._eval_counts = F, counts
         self._eval_starts = [int(st) for st, c in zip(starts, counts) if c]
         n = len(t)
-        self._eval_rows = np.empty((2, n))        # per-row loss and error, reduced per role at once
+        # per-row loss and error in the network's precision, reduced per role at once (sums in float64)
+        self._eval_rows = np.empty((2, n), dtype)
         self._eval_bool = np.empty(n, bool)
-        self._eval_zeros = np.zeros(n)                 # array operands keep NumPy on its fast loops
-        self._eval_sign = 1.0 - 2.0 * t                    # binary: BCE = softplus(sign * logit)
+        self._eval_zeros = np.zeros(n, dtype)          # array operands keep NumPy on its fast loops
+        self._eval_sign = (1.0 - 2.0 * t).astype(dtype)    # binary: BCE = softplus(sign * logit)
         self._eval_pos = t > 0.5
-        self._eval_target = t
+        self._eval_target = t.astype(dtype)
         if softmax:
             k = self.n_classes
             self._eval_y = y
             self._eval_flat = np.arange(n) * k + y
-            self._eval_max, self._eval_scratch = np.empty(n), np.empty((n, k))
+            self._eval_max, self._eval_scratch = np.empty(n, dtype), np.empty((n, k), dtype)
         self._shuffled = None
         self._held_record = None    # new points: the old records do not describe them
         self._eval_logits = None
         self._train_pass = None
 
+    @property
+    def dtype(self) -> np.dtype:
+        """The precision training runs in (``architecture.dtype``)."""
+        return np.dtype(self.config.architecture.dtype)
+
     def _build(self) -> None:
         sizes = layer_sizes(self.config, self.n_classes)
-        self.network = Network(sizes, self.config.hidden_activations(), self.head)
+        dtype = self.dtype
+        self.network = Network(sizes, self.config.hidden_activations(), self.head, dtype)
         nw = self.network.n_weights
-        self._prev_params = np.empty(self.network.n_params)
-        self._best_params = np.empty(self.network.n_params)
+        self._prev_params = np.empty(self.network.n_params, dtype)
+        self._best_params = np.empty(self.network.n_params, dtype)
         # rows: sum of g^2 and of |g| over the epoch's steps (only for nets small enough for deferred
         # statistics), then w^2 and |w| < NEAR_ZERO: one reduceat gives every per-layer sum
-        self._stats = np.zeros((4 if nw <= DEFERRED_STATS_LIMIT else 2, nw))
+        self._stats = np.zeros((4 if nw <= DEFERRED_STATS_LIMIT else 2, nw), dtype)
         self._acc_sq, self._acc_abs = (self._stats[0], self._stats[1]) if nw <= DEFERRED_STATS_LIMIT else (None, None)
         # per-layer sums of g^2 and |g| accumulated step by step (bigger nets): a dot per layer
         self._layer_grad_sums = np.zeros((2, len(sizes) - 1))
         self._grad_segments = [self.network.grad[o:o + c] for o, c in
                                zip(self.network.layer_offsets, self.network.layer_counts)]
-        self._tmp = np.empty(nw)
+        self._tmp = np.empty(nw, dtype)
         self._grad_rows = None
         self._grad_acc = None
         self._train_pass = None
-        self._train_pass_params = np.empty(self.network.n_params)
+        self._train_pass_params = np.empty(self.network.n_params, dtype)
         self.history = History(self.network.n_layers)
 
     def reset(self, redraw: bool = False) -> None:
@@ -133,7 +141,7 @@ class Trainer:
         seed = self.config.architecture.seed
         self.network.initialize(self.config.architecture.init, np.random.default_rng(seed))
         self._rng = np.random.default_rng([seed, 1])   # shuffling and dropout: a stream of its own
-        self.optimizer = make_optimizer(self.config.optimizer, self.network.n_params)
+        self.optimizer = make_optimizer(self.config.optimizer, self.network.n_params, self.dtype)
         self.schedule = Schedule(self.config.schedule)
         self.history = History(self.network.n_layers)
         self.epoch = 0
@@ -162,7 +170,7 @@ class Trainer:
             return True
         self.config = config
         if not optimizer_matches(self.optimizer, config.optimizer):
-            self.optimizer = make_optimizer(config.optimizer, self.network.n_params)
+            self.optimizer = make_optimizer(config.optimizer, self.network.n_params, self.dtype)
         else:
             update_hyperparameters(self.optimizer, config.optimizer)
         self.schedule.reconfigure(config.schedule)
@@ -299,7 +307,7 @@ class Trainer:
                     for i, seg in enumerate(segments):
                         layer_sq[i] += seg.dot(seg)
                     absolute(gw, out=tmp)
-                    layer_abs += reduceat(tmp, offsets)
+                    layer_abs += reduceat(tmp, offsets, dtype=np.float64)
                 if penalised:
                     add_penalty_gradient(w, gw, l1, l2, tmp)
                 update(params, grad, lr)
@@ -335,7 +343,7 @@ class Trainer:
         rows = -(-m // parts)                      # equal chunks: at most two buffer sizes
         acc = self._grad_acc
         if acc is None or len(acc) != net.n_params:
-            acc = self._grad_acc = np.empty(net.n_params)
+            acc = self._grad_acc = np.empty(net.n_params, net.dtype)
         for c in range(start, stop, rows):
             e = min(c + rows, stop)
             masks.clear()
@@ -368,9 +376,9 @@ class Trainer:
 
     def _gradient_rows(self, steps: int, nw: int) -> np.ndarray:
         rows = self._grad_rows
-        if rows is None or rows.shape[1] != nw or len(rows) < steps:
-            rows = self._grad_rows = np.empty((steps, nw))
-            self._grad_rows_tmp = np.empty((steps, nw))
+        if rows is None or rows.shape[1] != nw or len(rows) < steps or rows.dtype != self.dtype:
+            rows = self._grad_rows = np.empty((steps, nw), self.dtype)
+            self._grad_rows_tmp = np.empty((steps, nw), self.dtype)
         return rows[:steps]
 
     def _gradient_sums(self, rows) -> None:
@@ -389,7 +397,7 @@ class Trainer:
         bad = self.epoch
         self.network.params[:] = self._prev_params
         self.epoch -= 1
-        self.optimizer = make_optimizer(self.config.optimizer, self.network.n_params)
+        self.optimizer = make_optimizer(self.config.optimizer, self.network.n_params, self.dtype)
         self.stop_info = StopInfo(
             "diverged", bad,
             f"Training diverged at epoch {bad}: the loss or the weights stopped being finite numbers. "
@@ -409,7 +417,7 @@ class Trainer:
         if self._eval_starts:
             logits = self._eval_logits
             if logits is None or logits.shape != (len(self._eval_F), net.sizes[-1]):
-                logits = self._eval_logits = np.empty((len(self._eval_F), net.sizes[-1]))
+                logits = self._eval_logits = np.empty((len(self._eval_F), net.sizes[-1]), net.dtype)
             n = self._eval_counts[0]
             if keep_train_pass and n:
                 F = self._sets[TRAIN][0]
@@ -448,7 +456,7 @@ class Trainer:
         else:
             squared_error_rows(logits[:, 0], self._eval_target, rows[0])
             rows[1] = 0.0
-        return np.add.reduceat(rows, self._eval_starts, axis=1)
+        return np.add.reduceat(rows, self._eval_starts, axis=1, dtype=np.float64)
 
     def _layer_stats(self, steps: int, deferred: bool = True) -> dict:
         net = self.network
@@ -459,9 +467,10 @@ class Trainer:
         np.abs(w, out=stats[-1])
         np.less(stats[-1], NEAR_ZERO, out=stats[-1])
         if deferred:
-            sums = np.add.reduceat(stats, off, axis=1)
+            sums = np.add.reduceat(stats, off, axis=1, dtype=np.float64)
         else:
-            sums = np.concatenate([self._layer_grad_sums, np.add.reduceat(stats[-2:], off, axis=1)])
+            sums = np.concatenate([self._layer_grad_sums,
+                                   np.add.reduceat(stats[-2:], off, axis=1, dtype=np.float64)])
         return {
             "grad_norm": np.sqrt(sums[0] / steps),
             "grad_mean_abs": sums[1] / (steps * counts),
