@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Qt, Signal
+from PySide6.QtCore import QPointF, QThread, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
@@ -63,7 +63,8 @@ class SweepGraph(pg.PlotWidget):
         self.sweep_result: SweepResult | None = None
         self.shown_metric = "error"
         self.shown_log_x = False
-        self._rows_by_spot: dict[int, dict] = {}
+        self._run_points: list[tuple[float, float, dict]] = []   # (x, y) in view coordinates, row
+        self.scene().sigMouseClicked.connect(self._on_scene_clicked)
         self._message = pg.TextItem("", color=self._fg, anchor=(0.5, 0.5))
         self.show_result(None)
 
@@ -82,7 +83,7 @@ class SweepGraph(pg.PlotWidget):
         pi = self.plot_item
         pi.clear()
         self.legend.clear()
-        self._rows_by_spot.clear()
+        self._run_points.clear()
         unit = " (%)" if self.shown_metric == "error" else ""
         if result is None or not len(result):
             param = get_param(result.spec.param).label if result else "the swept value"
@@ -157,9 +158,8 @@ class SweepGraph(pg.PlotWidget):
                     brush=pg.mkBrush(c.red(), c.green(), c.blue(), 70), hoverable=True,
                     hoverBrush=pg.mkBrush(color), tip=None)
                 dots.setZValue(5)
-                key = id(dots)
-                self._rows_by_spot[key] = rows
-                dots.sigClicked.connect(self._on_dots_clicked)
+                for r, x, y in zip(rows, dots.data["x"], dots.data["y"]):
+                    self._run_points.append((float(x), float(y), r))
                 pi.addItem(dots)
         if s.best_value is not None:
             best = next(st for st in s.stats if st.value == s.best_value)
@@ -168,6 +168,7 @@ class SweepGraph(pg.PlotWidget):
             star = pg.ScatterPlotItem([xb], [yb], symbol="star", size=16, brush=pg.mkBrush(TEST_COLOR),
                                       pen=pg.mkPen(self._fg, width=1))
             star.setZValue(10)
+            star.setAcceptedMouseButtons(Qt.MouseButton.NoButton)   # clicks reach the run dots beneath
             pi.addItem(star)
             fmt = f"{yb:.1f}%" if self.shown_metric == "error" else f"{yb:.3g}"
             label = pg.TextItem(f"best test: {format_value(s.best_value)} ({fmt})", color=self._fg,
@@ -180,11 +181,24 @@ class SweepGraph(pg.PlotWidget):
         pi.setYRange(-0.03 * y_top, y_top * 1.08, padding=0)
 
 
-    def _on_dots_clicked(self, item, points, ev=None) -> None:
-        rows = self._rows_by_spot.get(id(item))
-        if not rows or not len(points):
+    def run_at(self, scene_pos, radius: float = 10.0) -> dict | None:
+        """The row of the run dot nearest to ``scene_pos`` within ``radius`` pixels, if any."""
+        vb = self.plot_item.getViewBox()
+        best, best_d = None, radius * radius
+        for x, y, row in self._run_points:
+            p = vb.mapViewToScene(QPointF(x, y))
+            d = (p.x() - scene_pos.x()) ** 2 + (p.y() - scene_pos.y()) ** 2
+            if d <= best_d:
+                best, best_d = row, d
+        return best
+
+    def _on_scene_clicked(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
             return
-        self.run_clicked.emit(rows[int(points[0].data())])
+        row = self.run_at(ev.scenePos())
+        if row is not None:
+            ev.accept()
+            self.run_clicked.emit(row)
 
 
 class _JobThread(QThread):
@@ -236,6 +250,7 @@ class SweepPanel(QWidget):
         self._done = self._total = 0
         self._started = 0.0
         self._failures: list[str] = []
+        self.connect_timeout = 5.0       # seconds to wait for a Dask scheduler
 
         self.param = QComboBox()
         for p in PARAMS.values():
@@ -387,7 +402,8 @@ class SweepPanel(QWidget):
             self._say("All these runs are already in the graph.")
             self._update_buttons()
             return False
-        job = SweepJob(tasks, workers=self.workers.value(), scheduler=self.scheduler.text() or None)
+        job = SweepJob(tasks, workers=self.workers.value(), scheduler=self.scheduler.text() or None,
+                       connect_timeout=self.connect_timeout)
         self._thread = _JobThread(job, self)
         self._thread.outcome.connect(self._on_outcome)
         self._thread.failed.connect(self._on_failed)
