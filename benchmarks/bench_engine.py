@@ -1,4 +1,4 @@
-"""Engine speed: nnviz against PyTorch and scikit-learn on the same workloads, in one process.
+"""Engine speed: nnviz against a hand-written NumPy loop, PyTorch and scikit-learn on the same workloads.
 
     python benchmarks/bench_engine.py            # full run (about a minute)
     python benchmarks/bench_engine.py --quick    # fewer, shorter repeats (about 20 s)
@@ -12,7 +12,9 @@ app's default 50 % split does; --test-ratio changes that):
 
 nnviz epochs are ``Trainer.step_epoch()`` exactly as the app runs them: the mini-batch steps *plus* the
 per-epoch record (train and test loss and error after the epoch, per-layer gradient norms and mean |g|,
-weight norms and sparsity). PyTorch and scikit-learn only train. Every engine runs with one BLAS thread.
+weight norms and sparsity); "nnviz32" is the same with ``architecture.dtype = "float32"``. "numpy64" and
+"numpy32" are a plain hand-written NumPy training loop (in this file) in float64 and float32. The NumPy
+loops, PyTorch and scikit-learn only train. Every engine runs with one BLAS thread.
 Engines are interleaved within each repeat (order alternating), and the figure is the median over repeats.
 PyTorch and scikit-learn are optional: without them only nnviz runs.
 """
@@ -121,6 +123,117 @@ class NnvizRunner:
 
     def grid(self) -> None:
         self.trainer.boundary(EXTENT, GRID, GRID)
+
+
+class Nnviz32Runner(NnvizRunner):
+    name = "nnviz32"
+
+    def __init__(self, w, points):
+        c = nnviz_config(w)
+        c.architecture.dtype = "float32"
+        self.trainer = Trainer(c, points)
+
+
+class NumpyRunner:
+    """A hand-written NumPy MLP training loop, the way one writes it carefully without an engine around it:
+    shuffled mini-batches, ``@`` products, in-place activations, BCE from logits, SGD or Adam with torch's
+    formulas. No per-epoch record. Glorot-uniform or He-normal initial weights, zero biases."""
+    name = "numpy64"
+    dtype = np.float64
+
+    def __init__(self, w, points):
+        xy, t = train_arrays(points)
+        dt = self.dtype
+        self.X, self.y = xy.astype(dt), t.reshape(-1, 1).astype(dt)
+        self.rng = np.random.default_rng(0)
+        sizes = [2, *w["hidden"], 1]
+        self.W, self.b = [], []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            if w["init"] == "he":
+                W = self.rng.standard_normal((a, b)) * math.sqrt(2.0 / a)
+            else:
+                bound = math.sqrt(6.0 / (a + b))
+                W = self.rng.uniform(-bound, bound, (a, b))
+            self.W.append(W.astype(dt))
+            self.b.append(np.zeros(b, dt))
+        self.params = self.W + self.b
+        self.tanh = w["activation"] == "tanh"
+        self.lr, self.adam = w["lr"], w["optimizer"] == "adam"
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.t = 0
+        self.batch = w["batch"] or len(self.X)
+        gx, gy = np.meshgrid(np.linspace(EXTENT[0], EXTENT[1], GRID), np.linspace(EXTENT[2], EXTENT[3], GRID))
+        self.grid_X = np.column_stack([gx.ravel(), gy.ravel()]).astype(dt)
+
+    def forward(self, X):
+        hs = [X]
+        h = X
+        for W, b in zip(self.W[:-1], self.b[:-1]):
+            h = h @ W
+            h += b
+            if self.tanh:
+                np.tanh(h, out=h)
+            else:
+                np.maximum(h, 0, out=h)
+            hs.append(h)
+        z = h @ self.W[-1]
+        z += self.b[-1]
+        return hs, z
+
+    def step(self, X, y):
+        hs, z = self.forward(X)
+        d = 1.0 / (1.0 + np.exp(-z))        # dBCE/dz = sigmoid(z) - y, mean over the batch
+        d -= y
+        d /= len(X)
+        gW, gb = [None] * len(self.W), [None] * len(self.W)
+        for i in range(len(self.W) - 1, -1, -1):
+            gW[i] = hs[i].T @ d
+            gb[i] = d.sum(axis=0)
+            if i:
+                d = d @ self.W[i].T
+                h = hs[i]
+                if self.tanh:
+                    d *= 1.0 - h * h
+                else:
+                    d *= h > 0
+        grads = gW + gb
+        if not self.adam:
+            for p, g in zip(self.params, grads):
+                g *= self.lr
+                p -= g
+            return
+        self.t += 1
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        c1, c2 = 1.0 - b1 ** self.t, math.sqrt(1.0 - b2 ** self.t)
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * g * g
+            p -= (self.lr / c1) * m / (np.sqrt(v) / c2 + eps)
+
+    def epochs(self, k: int) -> None:
+        X, y, n, bs = self.X, self.y, len(self.X), self.batch
+        with np.errstate(over="ignore"):
+            for _ in range(k):
+                if bs >= n:
+                    self.step(X, y)
+                    continue
+                order = self.rng.permutation(n)
+                Xs, ys = X[order], y[order]
+                for i in range(0, n, bs):
+                    self.step(Xs[i:i + bs], ys[i:i + bs])
+
+    def grid(self) -> None:
+        with np.errstate(over="ignore"):
+            _, z = self.forward(self.grid_X)
+            1.0 / (1.0 + np.exp(-z))
+
+
+class Numpy32Runner(NumpyRunner):
+    name = "numpy32"
+    dtype = np.float32
 
 
 class TorchRunner:
@@ -264,8 +377,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, help="target seconds per timed run (default 0.25, quick 0.15)")
     ap.add_argument("--only", help="comma-separated workloads to run, e.g. W1,W4")
     ap.add_argument("--no-compare", action="store_true", help="run nnviz alone")
+    ap.add_argument("--engines", help="comma-separated engines to run (default all available: "
+                    "nnviz,nnviz32,numpy64,numpy32,torch,sklearn)")
     ap.add_argument("--test-ratio", type=float, default=1.0,
                     help="test points per training point in nnviz's data (default 1, the app's 50%% split)")
+    ap.add_argument("--flush-check", type=int, metavar="EPOCHS", nargs="?", const=150,
+                    help="instead: W3 after EPOCHS (default 150) epochs, with and without the per-epoch flush of "
+                         "subnormal optimiser state, timed interleaved; checks the histories are identical")
     args = ap.parse_args(argv)
     # many short interleaved runs: on a shared machine the load changes within seconds
     repeats = args.repeats or (5 if args.quick else 15)
@@ -276,17 +394,23 @@ def main(argv=None) -> int:
     limiter = threadpool_limits(limits=1)  # noqa: F841 - every BLAS in the process, torch's included
     engines = [NnvizRunner]
     if not args.no_compare:
+        engines += [Nnviz32Runner, NumpyRunner, Numpy32Runner]
         if torch is not None:
             torch.set_num_threads(1)
             engines.append(TorchRunner)
         if MLPClassifier is not None:
             engines.append(SklearnRunner)
+    if args.engines:
+        wanted = set(args.engines.split(",")) | {"nnviz"}
+        engines = [E for E in engines if E.name in wanted]
 
     print(machine_info())
+    if args.flush_check:
+        return flush_check(args.flush_check, repeats, seconds)
     print(f"{repeats} repeats of ~{seconds:g} s per engine, interleaved; figures are medians "
           f"(spread = (max - min) / median).")
     print("nnviz epochs include its per-epoch record (train+test loss and error, gradient norms, weight stats);\n"
-          "torch and sklearn epochs are training only (on the same training points). nnviz's data also has\n"
+          "numpy, torch and sklearn epochs are training only (on the same training points). nnviz's data also has\n"
           f"{args.test_ratio:g} test point(s) per training point, evaluated in every record.\n")
 
     results = {}
@@ -307,30 +431,64 @@ def main(argv=None) -> int:
     return 0
 
 
+def flush_check(warm: int, repeats: int, seconds: float) -> int:
+    """W3 late in training (dead ReLU units leave Adam moments that decay into subnormal floats), with the
+    engine's once-per-epoch flush and with it disabled: speed and whether anything changed."""
+    w = WORKLOADS["W3"]
+    points = spiral(w["n_train"])
+    flushed, plain = NnvizRunner(w, points), NnvizRunner(w, points)
+    plain.name = "no flush"
+    plain.trainer.optimizer.flush_subnormals = lambda: None
+    print(f"W3 [{w['label']}]: {warm} warm-up epochs each, then {repeats} interleaved repeats of ~{seconds:g} s")
+    flushed.epochs(warm)
+    plain.epochs(warm)
+    t0 = time.perf_counter()
+    flushed.epochs(2)
+    plain.epochs(2)
+    k = max(1, round(seconds / ((time.perf_counter() - t0) / 4)))
+    rates = {"flush": [], "no flush": []}
+    for rep in range(repeats):
+        pair = [("flush", flushed), ("no flush", plain)]
+        for name, r in (pair if rep % 2 == 0 else pair[::-1]):
+            t0 = time.perf_counter()
+            r.epochs(k)
+            rates[name].append(k / (time.perf_counter() - t0))
+    a, b = flushed.trainer, plain.trainer
+    same = all(np.array_equal(a.history[c], b.history[c], equal_nan=True) for c in
+               ("train_loss", "test_loss", "grad_norm", "grad_mean_abs", "weight_norm", "near_zero"))
+    same = same and np.array_equal(a.network.params, b.network.params)
+    sub = [int(((x != 0) & (np.abs(x) < np.finfo(x.dtype).tiny)).sum()) for x in (b.optimizer.m, b.optimizer.v)]
+    print(f"    flush    {statistics.median(rates['flush']):7.1f} epochs/s\n"
+          f"    no flush {statistics.median(rates['no flush']):7.1f} epochs/s  (subnormal Adam m, v entries: {sub})\n"
+          f"    flush / no flush (paired median): {paired(rates, 'flush', 'no flush'):.2f}x; "
+          f"identical weights and history after {a.epoch} epochs: {same}")
+    return 0 if same else 1
+
+
 def report(wid, unit, label, rates) -> None:
     parts = [f"{name:8} {statistics.median(r):9.1f} {unit} (spread {spread(r):3.0f}%)" for name, r in rates.items()]
     print(f"{wid} [{label}]\n    " + "\n    ".join(parts), flush=True)
 
 
-def paired_ratio(rates, other: str) -> float:
-    """Median over repeats of nnviz's rate / the other engine's rate in the same repeat."""
-    return statistics.median(a / b for a, b in zip(rates["nnviz"], rates[other]))
+ENGINES = ("nnviz", "nnviz32", "numpy64", "numpy32", "torch", "sklearn")
+RATIOS = (("nnviz", "numpy64"), ("nnviz32", "numpy32"), ("nnviz", "torch"), ("nnviz32", "torch"),
+          ("nnviz", "sklearn"))
+
+
+def paired(rates, a: str, b: str) -> float:
+    return statistics.median(x / y for x, y in zip(rates[a], rates[b]))
 
 
 def print_table(results) -> None:
     print("\nsummary: medians over repeats; ratios are medians of the per-repeat (paired) ratios")
-    print(f"{'':4} {'unit':9} {'nnviz':>9} {'torch':>9} {'sklearn':>9} {'nnviz/torch':>12} {'nnviz/sklearn':>14}"
-          f" {'target':>8}")
+    print(f"{'':4} {'unit':9}" + "".join(f" {e:>8}" for e in ENGINES)
+          + "".join(f" {a + '/' + b:>15}" for a, b in RATIOS) + f" {'target/torch':>13}")
     for wid, (unit, _, rates) in sorted(results.items()):
         med = {k: statistics.median(v) for k, v in rates.items()}
-
-        def fmt(name):
-            return f"{med[name]:9.1f}" if name in med else f"{'-':>9}"
-
-        def ratio(name):
-            return f"{paired_ratio(rates, name):.2f}x" if name in rates else "-"
-        print(f"{wid:4} {unit:9} {fmt('nnviz')} {fmt('torch')} {fmt('sklearn')} {ratio('torch'):>12} "
-              f"{ratio('sklearn'):>14} {TARGETS[wid]:>7.1f}x")
+        cells = "".join(f" {med[e]:8.1f}" if e in med else f" {'-':>8}" for e in ENGINES)
+        ratios = "".join(f" {paired(rates, a, b):14.2f}x" if a in rates and b in rates else f" {'-':>15}"
+                         for a, b in RATIOS)
+        print(f"{wid:4} {unit:9}{cells}{ratios} {TARGETS[wid]:>12.1f}x")
 
 
 if __name__ == "__main__":
