@@ -95,7 +95,7 @@ class ScheduleConfig:
 
 @dataclass
 class RegularizationConfig:
-    l1: float = _field(0.0, "L1 penalty strength: pushes many weights to near zero (|w| < 0.001), giving sparse weights.",
+    l1: float = _field(0.0, "L1 penalty strength: pushes many weights to near zero (|w| < 0.001): sparse weights.",
                        lo=0.0, hi=10.0)
     l2: float = _field(0.0, "L2 penalty strength: keeps all weights small and even.", lo=0.0, hi=10.0)
     dropout: float = _field(
@@ -157,7 +157,7 @@ class ExperimentConfig:
 def needs_new_weights(old: ExperimentConfig, new: ExperimentConfig) -> bool:
     """True when a change alters the shape or meaning of the weights (so training must reset).
 
-    The seed counts too: a new seed asks for new initial weights. Everything else (learning rate,
+    The seed counts too: a new seed asks for new initial weights; so does the precision (``dtype``). Everything else (learning rate,
     optimiser, schedule, penalties, dropout, early stopping, batch size) applies to the running weights.
     """
     a, b = old.architecture, new.architecture
