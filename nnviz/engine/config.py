@@ -157,8 +157,9 @@ class ExperimentConfig:
 def needs_new_weights(old: ExperimentConfig, new: ExperimentConfig) -> bool:
     """True when a change alters the shape or meaning of the weights (so training must reset).
 
-    The seed counts too: a new seed asks for new initial weights; so does the precision (``dtype``). Everything else (learning rate,
-    optimiser, schedule, penalties, dropout, early stopping, batch size) applies to the running weights.
+    The seed counts too: a new seed asks for new initial weights; so does the precision (``dtype``).
+    Everything else (learning rate, optimiser, schedule, penalties, dropout, early stopping, batch size)
+    applies to the running weights.
     """
     a, b = old.architecture, new.architecture
     return (old.problem != new.problem or a.hidden_layers != b.hidden_layers or a.features != b.features
