@@ -588,3 +588,16 @@ def test_log_epochs_is_remembered_by_the_app(qtbot, monkeypatch, tmp_path):
         QCoreApplication.setOrganizationName(old)
         QSettings.setDefaultFormat(QSettings.Format.NativeFormat)
     assert not shown(LossPlot(), qtbot).log_epochs    # without an organisation (tests, scripts): nothing kept
+
+
+def test_log_epochs_shows_the_first_epochs_of_a_long_run(qtbot):
+    w = shown(LossPlot(), qtbot)
+    w.set_history(make_history(40000))
+    w.set_log_epochs(True)
+    x, y = data(w.curves["train"])
+    assert x[0] == 1 and np.all(np.diff(x) >= 0)
+    assert np.sum(x <= 100) >= 50                     # the early epochs are drawn, not one coarse bucket
+    axis = w.plot_item.getAxis("bottom")
+    labels = axis.tickStrings([0.0, 1.0, 2.0, 3.0, 4.0, np.log10(2000)], 1.0, 1.0)
+    assert labels == ["1", "10", "100", "1000", "10000", ""]
+    assert plots.epoch_tick_labels([0, 10000, 50000]) == ["0", "10000", "50000"]

@@ -280,7 +280,10 @@ class PointCanvas(QWidget):
     def _make_styles(self) -> None:
         """Brushes and pens are made once: pyqtgraph caches symbol images by the objects' ids."""
         self._class_brushes = np.array([pg.mkBrush(c) for c in CLASS_COLORS], dtype=object)
-        self._class_ring_pens = np.array([pg.mkPen(c, width=_RING_WIDTH) for c in CLASS_COLORS], dtype=object)
+        # test points are rings in the class colour; a light colour (yellow) gets a darker shade of
+        # itself so its ring still shows on its own pale field
+        rings = [QColor(c).darker(135) if QColor(c).lightnessF() >= 0.55 else QColor(c) for c in CLASS_COLORS]
+        self._class_ring_pens = np.array([pg.mkPen(c, width=_RING_WIDTH) for c in rings], dtype=object)
         self._outline_pen = pg.mkPen(_DARK_OUTLINE, width=1.2)
         self._ring_fill = pg.mkBrush(255, 255, 255, 170)   # rings stay legible on a saturated field
         # Regression points: the field's blue-to-orange ramp at full strength, with a grey middle and

@@ -174,12 +174,21 @@ class _Series:
         return self._smoothed.view if self.smoothing else self._raw
 
     def points(self, epochs: np.ndarray, rows: tuple[int, int] | None,
-               floor: float | None) -> tuple[np.ndarray, np.ndarray]:
-        """x, y to draw: the whole envelope, or ``rows`` re-bucketed finely; y clipped up to ``floor``."""
+               floor: float | None, log_x: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """x, y to draw: the whole envelope, or ``rows`` re-bucketed finely; y clipped up to ``floor``.
+
+        On a log epoch axis the first buckets would squeeze the early epochs (which the log axis is
+        there to show) into a few strokes, so those rows are drawn from log-spaced single rows."""
         env = self.envelope
         if rows is None or env.stride == 1:
             x, y = _envelope_points(epochs, 0, env.n, env.stride,
                                     env.lo[:env.n_buckets], env.hi[:env.n_buckets])
+            if log_x and env.stride > 1:
+                head = min(env.n, env.stride * 16)       # rows whose buckets look coarse in log scale
+                picks = np.unique(np.geomspace(1, head, 512).astype(np.intp) - 1)
+                keep = x > epochs[head - 1]
+                x = np.concatenate([epochs[picks], x[keep]])
+                y = np.concatenate([self.values[picks], y[keep]])
         else:
             start, stop = rows
             stride = _pow2_at_least((stop - start) / env.budget)
@@ -224,7 +233,8 @@ def epoch_tick_labels(values) -> list[str]:
     """Epoch ticks in one unit per axis: 2500, 5000 ... / 200k, 400k ... / 0.5M, 1M ... ("1e+06" reads badly)."""
     top = max((abs(v) for v in values), default=0.0)
     unit, suffix = (1e6, "M") if top >= 1e6 else (1e3, "k") if top >= 1e5 else (1.0, "")
-    return [("0" if v == 0 else f"{v / unit:.4g}{suffix}") for v in values]
+    digits = 6 if unit == 1.0 else 4    # 10000 stays "10000" (".4g" would make it "1e+04")
+    return [("0" if v == 0 else f"{v / unit:.{digits}g}{suffix}") for v in values]
 
 
 class _Axis(pg.AxisItem):
@@ -254,7 +264,14 @@ class _EpochAxis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):
         if self.logMode:
-            return [log_tick_label(10.0 ** v * scale) for v in values]
+            epochs = [round(10.0 ** v * scale) for v in values]
+            labels = epoch_tick_labels(epochs)
+            # decades only, or 1-2-5 within a narrow range: every minor tick labelled would crowd
+            narrow = len(values) > 1 and max(values) - min(values) < 1.5
+            lead = [int(str(e)[0]) if e > 0 else 0 for e in epochs]
+            zeros = [e > 0 and str(e)[1:].strip("0") == "" for e in epochs]
+            return [t if z and (d == 1 or (narrow and d in (2, 5))) else ""
+                    for t, d, z in zip(labels, lead, zeros)]
         return epoch_tick_labels([v * scale for v in values])
 
 
@@ -529,7 +546,7 @@ class _MetricPlot(QWidget):
         floor = self._log_floor([k for k, v in shown.items() if v]) if self._log else None
         for k, curve in self.curves.items():
             if shown[k]:
-                self._drawn[k] = self.series[k].points(epochs, rows, floor)
+                self._drawn[k] = self.series[k].points(epochs, rows, floor, self._log_x)
                 curve.setData(*self._drawn[k])
         self._set_shown(shown)
         self._apply_range()
