@@ -49,6 +49,9 @@ class SweepGraph(pg.PlotWidget):
         super().__init__(parent, background=bg)
         self._fg = QColor("#e0e0e0") if bg.lightness() < 128 else QColor("#303030")
         self.setMinimumSize(240, 150)
+        self.setToolTip("Lines: mean across seeds; bands: lowest to highest seed; dots: single runs "
+                        "(click one to open that model). Left of the best test value the models underfit, "
+                        "right of it they overfit.")
         self.plot_item = self.getPlotItem()
         self.plot_item.setMenuEnabled(False)
         self.plot_item.showGrid(x=True, y=True, alpha=0.15)
@@ -148,7 +151,7 @@ class SweepGraph(pg.PlotWidget):
                 band.setZValue(-10)
                 pi.addItem(band)
             pi.plot(xs[ok], mean[ok], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
-                    symbolBrush=color, symbolPen=None, name=f"{side} mean, min-max")
+                    symbolBrush=color, symbolPen=None, name=side)
             # every run as a small dot: click one to open that model
             rows = [r for r in result.rows if r.get(f"{side}_{self.shown_metric}") is not None]
             if rows:
