@@ -55,7 +55,7 @@ def run_sweep(spec: SweepSpec, config: ExperimentConfig, points: PointSet, *, wo
         job.cancel()
         problems.append(f"interrupted: {done} of {len(tasks)} runs finished and are kept")
     finally:
-        job.close()
+        job.close(terminate=done < len(tasks))   # runs still going (an error here): stop them, never wait
     if job.message:
         problems.append(job.message)
     return result, problems
