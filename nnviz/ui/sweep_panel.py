@@ -351,6 +351,7 @@ class SweepPanel(QWidget):
         self.png_button.setEnabled(has)
         for w in (self.param, self.values, self.scale, self.seeds, self.epochs, self.workers, self.scheduler):
             w.setEnabled(not self.running)
+        self.epochs.setEnabled(not self.running and self.param.currentData() != "epochs")
 
     def _say(self, text: str) -> None:
         self.status.setText(text)
