@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QThread, Qt, Signal
+from PySide6.QtCore import QPointF, QThread, QTimer, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
@@ -254,6 +254,10 @@ class SweepPanel(QWidget):
         self._started = 0.0
         self._failures: list[str] = []
         self.connect_timeout = 5.0       # seconds to wait for a Dask scheduler
+        self._redraw = QTimer(self)       # rows arriving in a burst redraw the graph once
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(100)
+        self._redraw.timeout.connect(self._draw)
 
         self.param = QComboBox()
         for p in PARAMS.values():
@@ -441,7 +445,8 @@ class SweepPanel(QWidget):
             if weights is not None:
                 self._weights[(row["value"], row["seed"])] = weights
             self.result.add(row)
-            self.graph.show_result(self.result, self.metric_combo.currentText())
+            if not self._redraw.isActive():
+                self._redraw.start()
             self.result_changed.emit()
         else:
             t = self._tasks[out.index]
@@ -460,7 +465,12 @@ class SweepPanel(QWidget):
         if message:
             self._say(message)
 
+    def _draw(self) -> None:
+        self._redraw.stop()
+        self.graph.show_result(self.result, self.metric_combo.currentText())
+
     def _on_thread_finished(self) -> None:
+        self._draw()
         thread, self._thread = self._thread, None
         if thread is not None:
             if thread.job.cancelled:
