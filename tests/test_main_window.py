@@ -275,17 +275,49 @@ def test_garbage_settings_do_not_stop_the_window(qtbot, settings):
     assert w.speed_combo.currentIndex() == 0 and not w.recent_menu.isEnabled()
 
 
-def test_training_since_the_last_save_counts_as_unsaved_work(window, tmp_path, monkeypatch):
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def play_for(window, seconds, frame=0.5):
+    """Play with a fake clock: one frame every ``frame`` seconds of training time."""
+    window._clock = clock = FakeClock()
+    window.act_play.trigger()
+    for _ in range(int(seconds / frame) + 1):
+        clock.now += frame
+        window.client.pump(1)
+    window.act_play.trigger()
+    window.client.pump(0)
+
+
+def test_a_long_run_since_the_last_save_counts_as_unsaved_work(window, tmp_path, monkeypatch):
     assert not window.is_modified()
-    window.client.pump(5)
-    window.client.pump(0)
-    assert window.is_modified()
+    play_for(window, 40)
+    assert window.is_modified() and window.isWindowModified()
     assert window.save_to(str(tmp_path / "t.nnviz")) and not window.is_modified()
-    window.client.pump(3)
-    window.client.pump(0)
+    play_for(window, 40)
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(1) or QMessageBox.Cancel)
     assert not window.close() and asked
+
+
+def test_play_or_step_in_a_lesson_switches_lessons_without_asking(window, monkeypatch):
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(1) or QMessageBox.Cancel)
+    window.open_preset("circle")
+    window.act_step.trigger()
+    window.client.pump()
+    play_for(window, 5)                       # a few seconds of watching: nothing of the user's to lose
+    assert window.last_snapshot.epoch > 1
+    window.open_preset("spiral")
+    assert not asked and window.experiment_name.startswith("Spiral")
+    window.points_model.add_points([[0.5, 0.5]], [1], [0])   # an edit is the user's own work
+    window.open_preset("circle")
+    assert asked and window.experiment_name.startswith("Spiral")
 
 
 def test_after_the_child_dies_save_keeps_points_and_restart_stays_offered(qtbot, settings, tmp_path):
@@ -331,3 +363,182 @@ def test_opening_a_lesson_shows_how_its_points_were_made(window):
     window.open_preset("spiral")
     assert window.data_panel.kind() == "spiral" and window.data_panel.count() == 500
     assert len(window.points_model.points) == 500 and window.experiment_name.startswith("Spiral")
+
+
+# -- saving without freezing (issue 6 items 1, 2, 8) --------------------------------------------------------
+
+from PySide6.QtCore import QTimer  # noqa: E402
+
+from nnviz.session import messages as msgs  # noqa: E402
+
+
+class SlowClient(InProcessSessionClient):
+    """An in-process session whose state replies wait until ``release()``: a child busy for minutes."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.hold = True
+        self.held = []
+
+    def _dispatch(self, msg):
+        if isinstance(msg, msgs.StateReply) and self.hold:
+            self.held.append(msg)
+            return
+        super()._dispatch(msg)
+
+    def release(self):
+        held, self.held = self.held, []
+        for msg in held:
+            super()._dispatch(msg)
+
+
+@pytest.fixture
+def slow_window(qtbot, settings):
+    w = MainWindow(SlowClient(), settings=settings, experiment=experiment())
+    qtbot.addWidget(w, before_close_func=_release_and_discard)
+    w.show()
+    return w
+
+
+def _release_and_discard(w):
+    if isinstance(w.client, SlowClient):
+        w.client.hold = False
+        w.client.release()
+    _discard_changes(w)
+
+
+def event_loop_runs(qtbot):
+    ticked = []
+    QTimer.singleShot(0, lambda: ticked.append(1))
+    qtbot.waitUntil(lambda: bool(ticked), timeout=1000)
+
+
+def test_save_waits_for_a_slow_reply_and_a_slow_write_without_freezing(slow_window, qtbot, tmp_path, monkeypatch):
+    import threading
+
+    import nnviz.experiment
+    w = slow_window
+    w.client.pump(15)
+    w.client.pump(0)
+    gate = threading.Event()
+    real_save = nnviz.experiment.save_experiment
+
+    def slow_save(exp, path):
+        assert gate.wait(5)
+        real_save(exp, path)
+    monkeypatch.setattr(nnviz.experiment, "save_experiment", slow_save)
+    path = tmp_path / "slow.nnviz"
+    w.path = str(path)
+    w.act_save.trigger()                                  # returns at once
+    assert w.saving and not w.act_save.isEnabled() and not w.act_save_as.isEnabled()
+    assert w._saving_label.isVisible() and w.client.pending_states
+    event_loop_runs(qtbot)                                # the reply is late: the window keeps running
+    w.client.release()                                    # it comes, however late
+    assert not w.client.pending_states and w.saving       # now the file is being written, on a thread
+    event_loop_runs(qtbot)
+    assert not path.exists()
+    gate.set()
+    qtbot.waitUntil(lambda: not w.saving, timeout=5000)
+    saved = load_experiment(path)
+    assert len(saved.history) == 15 and saved.weights is not None
+    assert w.act_save.isEnabled() and not w._saving_label.isVisible() and not w.is_modified()
+
+
+def test_close_prompt_save_waits_for_the_save_and_closes_only_if_it_worked(qtbot, settings, tmp_path, monkeypatch):
+    w = MainWindow(SlowClient(), settings=settings, experiment=experiment())
+    qtbot.addWidget(w, before_close_func=_release_and_discard)
+    w.show()
+    w.points_model.add_points([[1.0, 1.0]], [0], [0])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Save)
+    w.path = str(tmp_path / "missing-dir" / "x.nnviz")      # cannot be written
+    QTimer.singleShot(0, w.client.release)
+    assert not w.close()
+    assert w.isVisible() and "Cannot save" in w.banner.text() and w.is_modified()
+    w.path = str(tmp_path / "x.nnviz")
+    QTimer.singleShot(0, w.client.release)                # the answer comes while the prompt's save waits
+    assert w.close()
+    assert load_experiment(w.path).points == w.points_model.points
+
+
+def test_a_request_abandoned_by_a_restart_keeps_no_late_reply(slow_window, qtbot, tmp_path):
+    w = slow_window
+    old = w.client
+    w.client.pump(5)
+    w.client.pump(0)
+    assert w.save_to(str(tmp_path / "r.nnviz"), wait=False)
+    token = w._save.token
+    w.restart_session()
+    assert token not in old.pending_states               # cancelled: its reply would be dropped
+    received = []
+    old.state_received.connect(received.append)
+    old.release()
+    assert not received
+    qtbot.waitUntil(lambda: not w.saving, timeout=5000)
+    assert load_experiment(tmp_path / "r.nnviz").weights is None
+    assert "points and settings" in w.statusBar().currentMessage()
+
+
+def test_save_as_without_an_extension_asks_before_replacing_the_nnviz_file(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QDialog, QFileDialog
+    existing = tmp_path / "name.nnviz"
+    existing.write_text("precious")
+    seen = {}
+
+    def exec_(dialog):
+        seen["suffix"] = dialog.defaultSuffix()
+        seen["mode"] = dialog.acceptMode()
+        return QDialog.Accepted
+    monkeypatch.setattr(QFileDialog, "exec", exec_)
+    monkeypatch.setattr(QFileDialog, "selectedFiles", lambda self: [str(tmp_path / "name")])
+    answers = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.append(a[2]) or QMessageBox.No)
+    assert not window.save_as()
+    assert seen == {"suffix": "nnviz", "mode": QFileDialog.AcceptSave}
+    assert answers and "name.nnviz" in answers[0] and existing.read_text() == "precious"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    assert window.save_as()
+    assert load_experiment(existing).points == window.points_model.points
+
+
+def test_saving_while_out_of_sync_writes_points_and_settings_only_and_says_so(window, tmp_path):
+    """Issue 11 item 1: Regression lesson, Problem -> Classification, add a point, + Layer, Save, back."""
+    window.open_preset("regression")
+    window.client.pump(3)
+    window.client.pump(0)
+    _set_problem(window, "classification")
+    window.points_model.add_points([[0.1, 0.2]], [0.5], [0])
+    layers = list(window.config_model.config.architecture.hidden_layers)
+    window.config_model.set_field("architecture", "hidden_layers", layers + [4])
+    window.client.pump(0)
+    snap = window.last_snapshot
+    assert not snap.in_sync and snap.sync_message
+    assert window.banner.kind == "warning" and snap.sync_message.strip() in window.banner.text()
+    assert not window.save_to(str(tmp_path / "bad.nnviz"))       # regression targets are not class indices
+    assert "Cannot save" in window.banner.text()
+    _set_problem(window, "regression")
+    window.client.pump(0)
+    assert window.last_snapshot.in_sync
+    assert "Training waits" not in window.banner.text()
+    path = tmp_path / "ok.nnviz"
+    assert window.save_to(str(path))
+    assert window.banner.text() == ""                               # the stale "Cannot save" is gone
+    saved = load_experiment(path)
+    assert len(saved.points) == len(window.points_model.points) == 501
+
+
+def _set_problem(window, problem):
+    assert window.config_model.set_field("", "problem", problem)
+
+
+def test_a_reply_out_of_sync_saves_no_weights_and_says_so(slow_window, qtbot, tmp_path):
+    w = slow_window
+    w.client.pump(5)
+    w.client.pump(0)
+    assert w.save_to(str(tmp_path / "s.nnviz"), wait=False)
+    reply = w.client.held[0]
+    reply.in_sync, reply.sync_message = False, "The points do not suit the settings."
+    w.client.release()
+    qtbot.waitUntil(lambda: not w.saving, timeout=5000)
+    saved = load_experiment(tmp_path / "s.nnviz")
+    assert saved.weights is None and saved.history is None and saved.points == w.points_model.points
+    assert "without weights" in w.statusBar().currentMessage()

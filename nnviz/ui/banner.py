@@ -4,7 +4,7 @@ Non-modal on purpose: a message must never block a running lesson or a test.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton
 
 STYLES = {
@@ -24,6 +24,9 @@ class Banner(QFrame):
         layout.setContentsMargins(10, 6, 6, 6)
         self.label = QLabel(self)
         self.label.setWordWrap(True)
+        # messages quote file names and values: shown word for word, never read as HTML
+        self.label.setTextFormat(Qt.PlainText)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.action_button = QPushButton(self)
         self.action_button.clicked.connect(self.action_triggered)
         close = QToolButton(self)

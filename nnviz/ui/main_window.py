@@ -6,13 +6,16 @@ metrics come computed from the session; the window only stores and shows them.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import deque
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QEventLoop, QPoint, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
-    QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTextBrowser, QVBoxLayout, QWidget,
+    QAbstractSpinBox, QApplication, QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog,
+    QFormLayout, QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit, QRadioButton, QTextBrowser,
+    QTextEdit, QVBoxLayout, QWidget,
 )
 
 from ..data.csv_io import read_points_csv, write_points_csv
@@ -21,7 +24,8 @@ from ..data.points import PointSet
 from ..engine.config import ExperimentConfig
 from ..engine.history import History
 from ..errors import NnvizError
-from ..experiment import Experiment, load_experiment, save_experiment
+from ..experiment import Experiment, load_experiment
+from ..fileio import write_atomically
 from ..session import messages as m
 from .banner import Banner
 from .pgutil import cache_axes
@@ -31,6 +35,7 @@ from .controls import ControlPanel
 from .data_panel import DataPanel
 from .plots import GradientPlot, LearningRatePlot, LossPlot, WeightsPlot
 from .points_model import PointsModel
+from .save_job import SaveJob
 from .session_client import SessionClient
 
 SPEEDS = ((0, "As fast as possible"), (1, "1 epoch/s"), (5, "5 epochs/s"), (20, "20 epochs/s"),
@@ -42,6 +47,14 @@ BOUNDARY_RESOLUTION = 100
 # above ~10 Hz. Spreading them over frames keeps every event-loop turn short.
 PLOT_REFRESH_SECONDS = 0.1
 STATUS_REFRESH_SECONDS = 0.25   # numbers that change every frame are unreadable anyway
+# "Save changes?" is asked for the user's own work: edits (the undo stack is not clean) or a run at
+# least this long (seconds of playing since the last save or load). A click on Play or Step in a
+# lesson is not worth a question; a minute of training is.
+TRAINING_WORTH_SAVING_SECONDS = 30.0
+# Keys that drive training from anywhere in the window except while text is typed (see eventFilter).
+TRANSPORT_KEYS = {(Qt.Key_Space, Qt.NoModifier), (Qt.Key_S, Qt.NoModifier), (Qt.Key_R, Qt.NoModifier),
+                  (Qt.Key_R, Qt.ShiftModifier)}
+IMAGE_SCALES = (1, 2, 3)
 FILE_FILTER = "nnviz experiments (*.nnviz);;All files (*)"
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
 
@@ -67,7 +80,17 @@ class MainWindow(QMainWindow):
         self._frame_times: deque = deque(maxlen=60)
         self._plot_refreshed: dict = {}
         self._loading = False
-        self._saved_epoch = 0
+        self._closed = False
+        self._clock = time.monotonic          # training time for the "save changes?" policy
+        self._trained_seconds = 0.0           # seconds of playing since the last save or load
+        self._snapshot_time = 0.0
+        self._document = 0                    # bumps on every load: a late save result knows its document
+        self._save: _PendingSave | None = None
+        self._requesting_state = False
+        self._early_reply = None
+        self._banner_source = ""              # what the banner shows: "sync", "stop", "died", an error title
+        self._sync_text_shown: str | None = None
+        self._died_message = ""
         self._transport_seq = 0
         self._status_shown = 0.0
         self._best_label = "best test"
@@ -88,7 +111,7 @@ class MainWindow(QMainWindow):
         self.points_model.changed.connect(self._on_points_changed)
         self.config_model.changed.connect(self._on_config_changed)
         self.config_model.invalid.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
-        self.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(self.is_modified()))
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.canvas.view_box.sigRangeChanged.connect(lambda *_: self._view_timer.start())
         self.canvas.status_message.connect(self._coords_label.setText)
         self._attach_client(client)
@@ -98,6 +121,9 @@ class MainWindow(QMainWindow):
         if experiment is not None:
             self.load_experiment(experiment, path)
         self._update_title()
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)   # app-wide keys (Space, transport, Esc): see eventFilter
 
     # -- construction ------------------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -196,7 +222,8 @@ class MainWindow(QMainWindow):
         self.act_undo = self.undo_stack.createUndoAction(self, "Undo")
         self.act_undo.setShortcut(QKeySequence.Undo)
         self.act_redo = self.undo_stack.createRedoAction(self, "Redo")
-        self.act_redo.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Shift+Z")])
+        # each sequence once: the platform's Redo (Ctrl+Shift+Z on Linux, Ctrl+Y on Windows) is one of these two
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         for a in (self.act_undo, self.act_redo):
             self.addAction(a)
         self.act_delete = A("Delete selected points", self.canvas.delete_selected, None,
@@ -204,14 +231,17 @@ class MainWindow(QMainWindow):
         self.act_select_all = A("Select all points", self.canvas.select_all, "Ctrl+A", "Select every point.")
         self.act_new = A("New", self.new_experiment, QKeySequence.New, "Start an empty experiment.")
         self.act_open = A("Open…", self.open_dialog, QKeySequence.Open, "Open an experiment file (.nnviz).")
-        self.act_save = A("Save", self.save, QKeySequence.Save, "Save the experiment: points, settings, weights.")
-        self.act_save_as = A("Save As…", self.save_as, QKeySequence.SaveAs, "Save the experiment under a new name.")
+        self.act_save = A("Save", lambda: self.save(wait=False), QKeySequence.Save,
+                          "Save the experiment: points, settings, weights.")
+        self.act_save_as = A("Save As…", lambda: self.save_as(wait=False), QKeySequence.SaveAs,
+                             "Save the experiment under a new name.")
         self.act_import_csv = A("Import points (CSV)…", self.import_points_dialog, None,
                                 "Replace the points with ones from a CSV file (x, y, label[, role]).")
         self.act_export_csv = A("Export points (CSV)…", self.export_points_dialog, None,
                                 "Write the points to a CSV file (x, y, label, role).")
         self.act_export_png = A("Export image (PNG)…", self.export_image_dialog, None,
-                                "Save a picture of the canvas.")
+                                "Save a picture of the whole window (plots, legend, epoch) or of the canvas, "
+                                "at 1x, 2x or 3x size.")
         self.act_export_metrics = A("Export metrics (CSV)…", self.export_metrics_dialog, None,
                                     "Write the per-epoch metrics to a CSV file.")
         self.act_quit = A("Quit", self.close, QKeySequence.Quit, "Close nnviz.")
@@ -275,7 +305,9 @@ class MainWindow(QMainWindow):
         self._epoch_label = QLabel("epoch 0")
         self._rate_label = QLabel("")
         self._points_label = QLabel("")
-        for w in (self._coords_label, self._points_label, self._epoch_label, self._rate_label):
+        self._saving_label = QLabel("Saving…")
+        self._saving_label.hide()
+        for w in (self._saving_label, self._coords_label, self._points_label, self._epoch_label, self._rate_label):
             w.setContentsMargins(8, 0, 8, 0)
             sb.addPermanentWidget(w)
         self._epoch_label.setToolTip("Epochs trained: one epoch is one pass over the training points.")
@@ -295,6 +327,7 @@ class MainWindow(QMainWindow):
     def _attach_client(self, client: SessionClient) -> None:
         self.client = client
         client.snapshot.connect(self._on_snapshot)
+        client.state_received.connect(self._on_state_received)
         client.error.connect(self._on_session_error)
         client.died.connect(self._on_session_died)
         client.start()
@@ -344,8 +377,16 @@ class MainWindow(QMainWindow):
             self.client.ack()   # the next frame may come: backpressure is per drawn frame
 
     def _show_snapshot(self, snap: m.Snapshot) -> None:
-        self.last_snapshot = snap
+        prev, self.last_snapshot = self.last_snapshot, snap
+        now = self._clock()
+        if snap.generation != self._generation:
+            self._trained_seconds = 0.0   # the run restarted: the training that was at stake is gone
+        elif snap.playing and prev is not None and prev.playing and snap.epoch > prev.epoch:
+            # time spent playing, from frame to frame (a long gap counts at most a second)
+            self._trained_seconds += min(max(0.0, now - self._snapshot_time), 1.0)
+        self._snapshot_time = now
         self.setWindowModified(self.is_modified())
+        self._show_sync_state(snap)
         if snap.generation != self._generation:
             self._generation = snap.generation
             self.history = History(snap.n_layers)
@@ -364,10 +405,9 @@ class MainWindow(QMainWindow):
             self._set_playing(snap.playing)
         if snap.stop_message and snap.stop_message != self._shown_stop:
             kind = "error" if snap.stop_kind == "diverged" else "info"
-            self.banner.show_message(snap.stop_message, kind)
-        elif not snap.stop_message and self._shown_stop and self.banner.kind in ("info", "error") \
-                and self._banner_action is None:
-            self.banner.hide()
+            self._show_banner("stop", snap.stop_message, kind)
+        elif not snap.stop_message and self._shown_stop:
+            self._clear_banner("stop")
         self._shown_stop = snap.stop_message
         if snap.notice:
             self.statusBar().showMessage(snap.notice, 4000)
@@ -379,8 +419,32 @@ class MainWindow(QMainWindow):
         if not snap.playing or now - self._status_shown >= STATUS_REFRESH_SECONDS:
             self._status_shown = now
             self._epoch_label.setText(f"epoch {snap.epoch:,}")
-            self._rate_label.setText(f"{snap.epochs_per_second:,.0f} epochs/s · {fps:.0f} fps")
+            # rates only while training runs: a paused or stopped run has none (not its last value)
+            self._rate_label.setText(f"{snap.epochs_per_second:,.0f} epochs/s · {fps:.0f} fps"
+                                     if snap.playing else "")
+        if not snap.playing:
+            self._frame_times.clear()   # a frame rate spans playing frames only
         self.frame_drawn.emit(snap.epoch)
+
+    def _show_sync_state(self, snap) -> None:
+        """A persistent warning while the session cannot use the window's points and settings (C4)."""
+        message = getattr(snap, "sync_message", "") or ""
+        if getattr(snap, "in_sync", True):
+            self._sync_text_shown = None
+            self._clear_banner("sync")
+        elif message != self._sync_text_shown:   # newly out of sync, or for another reason: say so now
+            self._sync_text_shown = message
+            self._show_banner("sync", self._sync_text(message), "warning")
+        # an unchanged reason does not push an error off the banner; it returns when the error clears
+
+    @staticmethod
+    def _sync_text(message: str) -> str:
+        reason = message.strip() or "the points and the settings do not suit each other."
+        return (f"Training waits: {reason} Until they suit each other, Save writes your points and settings "
+                "without weights or history.")
+
+    def _in_sync(self) -> bool:
+        return getattr(self.last_snapshot, "in_sync", True) if self.last_snapshot is not None else True
 
     def _refresh_plots(self, all_now: bool) -> None:
         plots = [p for p in self.plots if p.isVisible()] or [self.loss_plot]   # hidden tabs wait
@@ -406,27 +470,65 @@ class MainWindow(QMainWindow):
 
     def _on_session_error(self, message: str, detail: str) -> None:
         self._set_playing(False)
-        self.banner.show_message(message, "error")
+        self._show_banner("session", message, "error")
         if detail:
             print(detail)
 
     def _on_session_died(self, message: str) -> None:
         self._set_playing(False)
+        self._rate_label.setText("")
+        self._frame_times.clear()
         self._banner_action = self.restart_session
-        self.banner.show_message(message + " Your points and settings are safe.", "error",
-                                 action="Restart training")
+        self._died_message = message + " Your points and settings are safe."
+        self._show_banner("died", self._died_message, "error", action="Restart training")
+        job = self._save
+        if job is not None and job.awaiting:   # the weights will not come: save what the window has
+            self._write_save(job, note="The training process stopped before it sent the weights; saved the "
+                             "points and settings.")
 
     def _on_banner_action(self) -> None:
         action, self._banner_action = self._banner_action, None
         self.banner.hide()
+        self._banner_source = ""
         if action:
             action()
+
+    # -- the banner: one message at a time, each cleared by what resolves it -----------------------------
+    def _show_banner(self, source: str, text: str, kind: str, action: str | None = None) -> None:
+        if action is None and self._banner_action is not None:
+            action = "Restart training"   # the training process is gone: keep the way out on screen
+        self._banner_source = source
+        self.banner.show_message(text, kind, action=action)
+
+    def _clear_banner(self, *sources: str) -> None:
+        """Hide the banner if it shows one of these; then what still holds (a dead process, no sync) returns."""
+        if self._banner_source not in sources:
+            return
+        self._banner_source = ""
+        self.banner.hide()
+        if self._banner_action is not None:
+            self._show_banner("died", self._died_message, "error",
+                              action="Restart training")
+        elif not self._in_sync():
+            self._show_banner("sync", self._sync_text(getattr(self.last_snapshot, "sync_message", "")),
+                              "warning")
+
+    def _hide_transient_banner(self) -> None:
+        """A new run (reset, new weights, load) makes stop messages and old errors moot."""
+        if self._banner_source not in ("died", "sync"):
+            self._clear_banner(self._banner_source)
 
     def restart_session(self) -> None:
         """Start a new training process with the current points and settings (weights start over)."""
         old = self.client
+        job = self._save
+        if job is not None and job.awaiting:   # its answer would come from the old process
+            old.cancel_state(job.token)
+            self._write_save(job, note="The training process was restarted before it sent the weights; saved "
+                             "the points and settings.")
         try:
             old.snapshot.disconnect(self._on_snapshot)
+            old.state_received.disconnect(self._on_state_received)
             old.error.disconnect(self._on_session_error)
             old.died.disconnect(self._on_session_died)
         except (RuntimeError, TypeError):
@@ -465,13 +567,13 @@ class MainWindow(QMainWindow):
 
     def reset_weights(self) -> None:
         self.client.send(m.Reset(False))
-        self.banner.hide()
+        self._hide_transient_banner()
 
     def redraw_weights(self) -> None:
         """New random weights: a new seed, recorded in the settings so the run stays reproducible."""
         from ..engine.trainer import new_random_seed
         self.config_model.set_field("architecture", "seed", new_random_seed())
-        self.banner.hide()
+        self._hide_transient_banner()
 
     # -- data --------------------------------------------------------------------------------------------
     def regenerate(self, kind: str, count: int, noise: float, train_fraction: float, seed: int) -> None:
@@ -481,6 +583,8 @@ class MainWindow(QMainWindow):
             self._error("Cannot generate data", str(exc))
             return
         self.points_model.replace_all(points, f"Generate {kind} data")
+        self._clear_banner("Cannot generate data")
+        self.reset_weights()   # fresh data, fresh run: the loss history starts again at epoch 0
         self.canvas.fit_view()
 
     def resplit(self, train_fraction: float) -> None:
@@ -491,6 +595,7 @@ class MainWindow(QMainWindow):
             self._error("Cannot re-split", str(exc))
             return
         self.points_model.replace_all(new, f"Re-split {train_fraction:.0%} train")
+        self._clear_banner("Cannot re-split")
 
     def _update_points_label(self) -> None:
         p = self.points_model.points
@@ -509,17 +614,19 @@ class MainWindow(QMainWindow):
             self._loading = False
         self.undo_stack.clear()
         self.undo_stack.setClean()
+        self._document += 1
+        self._trained_seconds = 0.0
         self.client.send(m.SetExperiment(exp.config, exp.points, self._points_version))
         self.client.send(m.LoadState(exp.weights, exp.history.to_dict() if exp.history is not None else None))
-        # training beyond the loaded epoch is unsaved work
-        self._saved_epoch = int(exp.history.last("epoch")) if exp.history is not None and len(exp.history) else 0
         self.experiment_name = exp.name
         self.description = exp.description
         self.path = path
         self.lesson_view.setHtml(_lesson_html(exp.name, exp.description))
-        self.banner.hide()
+        self._hide_transient_banner()
         self._shown_stop = ""
-        self.data_panel.set_generator_settings(self.data_panel.kind(), max(1, len(exp.points)),
+        # the generator shows how many points there are; with none (File > New) it keeps its count
+        count = len(exp.points) if len(exp.points) else self.data_panel.count()
+        self.data_panel.set_generator_settings(self.data_panel.kind(), max(1, count),
                                                self.data_panel.noise_fraction(),
                                                self.data_panel.train_fraction(), self.data_panel.seed())
         self.canvas.fit_view()
@@ -547,6 +654,17 @@ class MainWindow(QMainWindow):
         preset = get_preset(name)
         self.load_experiment(preset.build(), None)
         self.show_generator_settings(preset.data)
+        speed = getattr(preset, "speed", None)   # each lesson opens at a speed where it can be watched
+        if speed is not None:
+            self.set_speed(int(speed))
+
+    def set_speed(self, epochs_per_second: int) -> None:
+        """Choose the speed cap (0 = as fast as possible); a value not on the list is added to it."""
+        index = self.speed_combo.findData(epochs_per_second)
+        if index < 0:
+            self.speed_combo.addItem(f"{epochs_per_second:,} epochs/s", epochs_per_second)
+            index = self.speed_combo.count() - 1
+        self.speed_combo.setCurrentIndex(index)
 
     def show_generator_settings(self, data: dict) -> None:
         """Show how a lesson's points were made, so Regenerate makes more of the same kind."""
@@ -560,57 +678,151 @@ class MainWindow(QMainWindow):
         self.load_experiment(Experiment(ExperimentConfig(), PointSet.empty(), name="Untitled",
                                         description="Draw points with the Add or Brush tool, then press Play."))
 
-    def current_experiment(self) -> Experiment | None:
-        """The experiment as it is now, with the weights and metric history of one same moment.
+    def current_experiment(self) -> Experiment:
+        """The window's experiment now: its points and settings (no weights; a save asks the session)."""
+        return Experiment(self.config_model.config.copy(), self.points_model.points, name=self.experiment_name,
+                          description=self.description)
 
-        Asks the training process for them; without one (it died) the points and settings alone.
+    # -- saving: ask the session for its state, write on a worker thread, never freeze the window --------
+    @property
+    def saving(self) -> bool:
+        return self._save is not None
+
+    def save_to(self, path: str, wait: bool = True) -> bool:
+        """Save the experiment to ``path``.
+
+        The weights and history come from the training process, however long it takes to answer (no
+        time limit while it lives); the file is written on a worker thread. With ``wait`` (the close
+        prompt, tests) this returns once the file is written, processing events except user input,
+        and says whether it succeeded; without, it returns at once (False if a save already runs) and
+        the status bar and banner report the result.
         """
-        exp = Experiment(self.config_model.config, self.points_model.points, name=self.experiment_name,
-                         description=self.description)
-        if not self.client.alive:
-            return exp
-        reply = self.client.request_state()
-        if reply is None:
-            return None
-        exp.weights = reply.weights
-        exp.history = History.from_dict(reply.history) if reply.history is not None else None
-        return exp
-
-    def save_to(self, path: str) -> bool:
-        exp = self.current_experiment()
-        if exp is None:
-            self._error("Cannot save", "The training process did not answer; the weights could not be read. "
-                        "Your points and settings are unchanged; try again, or restart training.")
-            return False
-        try:
-            save_experiment(exp, path)
-        except (NnvizError, OSError) as exc:
-            self._error("Cannot save", str(exc))
-            return False
-        if exp.weights is None and len(self.history):
-            self.statusBar().showMessage("Saved points and settings; the weights were lost with the training "
-                                         "process.", 8000)
-        if exp.history is not None and len(exp.history):
-            self._saved_epoch = int(exp.history.last("epoch"))   # the epoch of the saved weights
+        if self._save is not None:
+            if not wait:
+                self.statusBar().showMessage("A save is still running; try again when it has finished.", 4000)
+                return False
+            self._wait_for_save(self._save)
+        job = _PendingSave(path, self.current_experiment(), self._points_version, self.undo_stack.index(),
+                           self._document, self._trained_seconds)
+        self._save = job
+        self.act_save.setEnabled(False)
+        self.act_save_as.setEnabled(False)
+        self._saving_label.show()
+        self.statusBar().showMessage("Saving…")
+        if self.client.alive:
+            job.awaiting = True
+            self._requesting_state, self._early_reply = True, None
+            try:
+                job.token = self.client.request_state()
+            finally:
+                self._requesting_state = False
+            early, self._early_reply = self._early_reply, None
+            if early is not None and early.token == job.token:   # a session in this process answers at once
+                self._on_state_received(early)
         else:
-            self._saved_epoch = self.last_snapshot.epoch if self.last_snapshot else 0
-        self.path = path
-        self.undo_stack.setClean()
-        self._add_recent(path)
-        self._update_title()
-        self.statusBar().showMessage(f"Saved {path}", 4000)
+            self._write_save(job, note="Saved the points and settings; the weights were lost with the training "
+                             "process." if len(self.history) else "")
+        if wait:
+            return self._wait_for_save(job)
         return True
 
-    def save(self) -> bool:
-        return self.save_to(self.path) if self.path else self.save_as()
+    def _on_state_received(self, reply) -> None:
+        if self._requesting_state:
+            self._early_reply = reply
+            return
+        job = self._save
+        if job is None or not job.awaiting or reply.token != job.token:
+            return   # a cancelled request: nothing is kept
+        note = ""
+        in_sync = getattr(reply, "in_sync", True) and getattr(reply, "points_version", job.points_version) \
+            == job.points_version
+        if in_sync:
+            job.exp.weights = reply.weights
+            job.exp.history = _history_from_reply(reply.history)
+        else:   # never weights trained on other points or settings than the ones written
+            reason = getattr(reply, "sync_message", "") or "the training process is not using these points."
+            note = f"Saved the points and settings without weights or history: {reason}"
+        self._write_save(job, note=note)
 
-    def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save experiment", self._suggest_path(".nnviz"), FILE_FILTER)
+    def _write_save(self, job: "_PendingSave", note: str = "") -> None:
+        if job.awaiting and job.token is not None:
+            self.client.cancel_state(job.token)   # no-op once answered; drops a reply still on its way
+        job.awaiting = False
+        job.note = note
+        job.writer = SaveJob(job.exp, job.path, self)
+        job.writer.finished.connect(lambda error, j=job: self._finish_save(j, error))
+        job.writer.start()
+
+    def _finish_save(self, job: "_PendingSave", error: str) -> None:
+        if self._save is job:
+            self._save = None
+        self.act_save.setEnabled(True)
+        self.act_save_as.setEnabled(True)
+        self._saving_label.hide()
+        self.statusBar().clearMessage()
+        job.result = not error
+        if error:
+            self._error("Cannot save", error)
+        else:
+            self._clear_banner("Cannot save")
+            if job.document == self._document:   # still the same experiment (no lesson opened meanwhile)
+                self.path = job.path
+                if self.undo_stack.index() == job.undo_index:
+                    self.undo_stack.setClean()   # edits made while it was written stay unsaved
+                self._trained_seconds = max(0.0, self._trained_seconds - job.trained_seconds)
+                self._update_title()
+            self._add_recent(job.path)
+            self.statusBar().showMessage(job.note or f"Saved {job.path}", 8000 if job.note else 4000)
+        if job.loop is not None:
+            job.loop.quit()
+
+    def _wait_for_save(self, job: "_PendingSave") -> bool:
+        """Wait for a save to end, repainting meanwhile (user input waits: nothing can change it)."""
+        if job.result is None:
+            job.loop = QEventLoop(self)
+            job.loop.exec(QEventLoop.ExcludeUserInputEvents)
+            job.loop = None
+        return bool(job.result)
+
+    def _cancel_save_request(self) -> None:
+        """Forget an unanswered state request (the window is closing): a late reply is dropped."""
+        job = self._save
+        if job is not None and job.awaiting:
+            self.client.cancel_state(job.token)
+            job.awaiting = False
+            self._save = None
+
+    def save(self, wait: bool = True) -> bool:
+        return self.save_to(self.path, wait=wait) if self.path else self.save_as(wait=wait)
+
+    def save_as(self, wait: bool = True) -> bool:
+        path = self._ask_save_path("Save experiment", self._suggest_path(".nnviz"), FILE_FILTER, "nnviz")
         if not path:
             return False
-        if not os.path.splitext(path)[1]:
-            path += ".nnviz"
-        return self.save_to(path)
+        return self.save_to(path, wait=wait)
+
+    def _ask_save_path(self, title: str, suggested: str, filters: str, suffix: str) -> str | None:
+        """A save dialog that adds ``.suffix`` to a bare name BEFORE it asks about replacing a file."""
+        dialog = QFileDialog(self, title, suggested, filters)
+        dialog.setAcceptMode(QFileDialog.AcceptSave)
+        dialog.setFileMode(QFileDialog.AnyFile)
+        dialog.setDefaultSuffix(suffix)
+        if dialog.exec() != QDialog.Accepted or not dialog.selectedFiles():
+            return None
+        return self._with_suffix(dialog.selectedFiles()[0], suffix)
+
+    def _with_suffix(self, path: str, suffix: str) -> str | None:
+        """Add ``.suffix`` to a name without one; if that file exists, ask before it is replaced."""
+        if not path or os.path.splitext(path)[1]:
+            return path or None
+        path = f"{path}.{suffix}"
+        if os.path.exists(path):
+            answer = QMessageBox.question(
+                self, "Replace file?", f"{os.path.basename(path)} already exists. Replace it?",
+                QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+            if answer != QMessageBox.Yes:
+                return None
+        return path
 
     def open_dialog(self) -> None:
         if not self.maybe_save():
@@ -620,12 +832,15 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def import_points(self, path: str) -> bool:
+        """Replace the points with a CSV file's (undoable). New data starts a new run, as Regenerate does."""
         try:
             points = read_points_csv(path)
         except (NnvizError, OSError) as exc:
             self._error("Cannot import points", str(exc))
             return False
         self.points_model.replace_all(points, "Import points")
+        self._clear_banner("Cannot import points")
+        self.reset_weights()
         self.canvas.fit_view()
         return True
 
@@ -639,26 +854,52 @@ class MainWindow(QMainWindow):
         if path:
             self._write(lambda: write_points_csv(self.points_model.points, path), path)
 
-    def export_image(self, path: str) -> bool:
-        if not self.canvas.grab().save(path):
+    def render_image(self, what: str = "window", scale: int = 1) -> QImage:
+        """A picture of the whole window (canvas, plots, legend, status bar with the epoch) or of the
+        canvas, ``scale`` times its size on screen (2x for slides): drawn again at that size, not
+        magnified."""
+        widget = self if what == "window" else self.canvas
+        ratio = max(1, int(scale)) * widget.devicePixelRatioF()
+        image = QImage(QSize(round(widget.width() * ratio), round(widget.height() * ratio)),
+                       QImage.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(self.palette().window().color())
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.TextAntialiasing)
+        widget.render(painter, QPoint(0, 0))
+        painter.end()
+        image.setDevicePixelRatio(1.0)
+        return image
+
+    def export_image(self, path: str, what: str = "window", scale: int = 1) -> bool:
+        image = self.render_image(what, scale)
+        if image.isNull() or not image.save(path, "PNG"):
             self._error("Cannot export the image", f"Could not write {path}.")
             return False
+        self._clear_banner("Cannot export the image")
+        self.statusBar().showMessage(f"Wrote {path} ({image.width()} x {image.height()} pixels)", 4000)
         return True
 
     def export_image_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export image", self._suggest_path(".png"),
-                                              "PNG images (*.png)")
+        choice = _ImageExportDialog(self)
+        choice.set_choice(self.settings.value("export/image_what", "window"),
+                          self.settings.value("export/image_scale", 1))
+        if choice.exec() != QDialog.Accepted:
+            return
+        what, scale = choice.choice()
+        self.settings.setValue("export/image_what", what)
+        self.settings.setValue("export/image_scale", scale)
+        path = self._ask_save_path("Export image", self._suggest_path(".png"), "PNG images (*.png)", "png")
         if path:
-            self.export_image(path)
+            self.export_image(path, what, scale)
 
     def export_metrics_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export metrics", self._suggest_path("-metrics.csv"),
                                               CSV_FILTER)
         if path:
-            def write():
-                with open(path, "w", encoding="utf-8", newline="") as fh:
-                    fh.write(self.history.to_csv())
-            self._write(write, path)
+            text = self.history.to_csv()
+            self._write(lambda: write_atomically(path, text), path)   # a full disk leaves the old file whole
 
     def _write(self, fn, path) -> None:
         try:
@@ -666,33 +907,44 @@ class MainWindow(QMainWindow):
         except (NnvizError, OSError) as exc:
             self._error("Cannot write the file", str(exc))
             return
+        self._clear_banner("Cannot write the file")
         self.statusBar().showMessage(f"Wrote {path}", 4000)
 
     def is_modified(self) -> bool:
-        """Unsaved edits, or training since the last save or load (hours of it can be at stake)."""
-        trained = self.last_snapshot is not None and self.last_snapshot.epoch != self._saved_epoch
-        return not self.undo_stack.isClean() or trained
+        """The user's own work would be lost: edits to points or settings (the undo stack is not clean),
+        or at least TRAINING_WORTH_SAVING_SECONDS of playing since the last save or load. Pressing Play
+        or Step for a moment in a lesson is not worth a question."""
+        return not self.undo_stack.isClean() or self._trained_seconds >= TRAINING_WORTH_SAVING_SECONDS
+
+    def _on_clean_changed(self, _clean: bool = True) -> None:
+        if self._closed:
+            return   # tearing down: the undo stack may already be gone
+        try:
+            self.setWindowModified(self.is_modified())
+        except RuntimeError:   # a C++ object deleted under us during teardown
+            pass
 
     def forget_unsaved(self) -> None:
         """Treat the current state as saved (closing a throw-away window: screenshots, tests)."""
         self.undo_stack.setClean()
-        self._saved_epoch = self.last_snapshot.epoch if self.last_snapshot else 0
+        self._trained_seconds = 0.0
         self.setWindowModified(False)
 
     def maybe_save(self) -> bool:
-        """Ask about unsaved work. False means the user cancelled."""
+        """Ask about unsaved work. False means the user cancelled (or the save failed)."""
+        if self._save is not None:
+            self._wait_for_save(self._save)   # a save on its way decides what is still unsaved
         if not self.is_modified():
             return True
         answer = QMessageBox.question(
             self, "Unsaved changes", f"Save the changes to {self.experiment_name}?",
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
         if answer == QMessageBox.Save:
-            return self.save()
+            return self.save(wait=True)   # goes on only if the file was written
         return answer == QMessageBox.Discard
 
     def _error(self, title: str, message: str) -> None:
-        restart = "Restart training" if self._banner_action is not None else None   # keep that way out
-        self.banner.show_message(f"{title}: {message}", "error", action=restart)
+        self._show_banner(title, f"{title}: {message}", "error")
         self.statusBar().showMessage(f"{title}: {message}", 8000)
 
     def _update_title(self) -> None:
@@ -702,7 +954,7 @@ class MainWindow(QMainWindow):
 
     def _suggest_path(self, suffix: str) -> str:
         base = os.path.splitext(self.path)[0] if self.path else os.path.join(
-            self._last_dir(), self.experiment_name.lower().replace(" ", "-") or "experiment")
+            self._last_dir(), _slug(self.experiment_name))
         return base + suffix
 
     def _last_dir(self) -> str:
@@ -763,9 +1015,52 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        self._cancel_save_request()
+        if not self._closed:
+            self._closed = True
+            # tearing down: nothing may call back into the window while its children are deleted
+            self.undo_stack.cleanChanged.disconnect(self._on_clean_changed)
+            app = QApplication.instance()
+            if app is not None:
+                app.removeEventFilter(self)
         self._save_settings()
         self.client.shutdown()
         event.accept()
+
+    # -- app-wide keys (contract C9) ---------------------------------------------------------------------
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        """Space and the transport keys work wherever the focus is in this window, except while text is
+        typed (a line edit, or a number box whose text the user is editing); Esc leaves a field."""
+        kind = event.type()
+        if kind not in (QEvent.ShortcutOverride, QEvent.KeyPress) or self._closed:
+            return False
+        if not isinstance(obj, QWidget) or not self._owns(obj):
+            return False
+        key = event.key()
+        mods = event.modifiers() & ~Qt.KeypadModifier
+        if kind == QEvent.ShortcutOverride:
+            if (key, mods) in TRANSPORT_KEYS and not _typing_text(obj):
+                event.ignore()   # not claimed by the field: the window's shortcut runs
+                return True
+            return False
+        if key == Qt.Key_Escape and mods == Qt.NoModifier and not self._in_canvas(obj):
+            self.canvas.plot_widget.setFocus(Qt.ShortcutFocusReason)
+            return True
+        return False
+
+    def _owns(self, widget: QWidget) -> bool:
+        """The widget is part of this window (docks included, floating or not); dialogs are not."""
+        w = widget
+        while w is not None:
+            if w is self:
+                return True
+            if isinstance(w, QDialog):
+                return False
+            w = w.parentWidget()
+        return False
+
+    def _in_canvas(self, widget: QWidget) -> bool:
+        return widget is self.canvas or self.canvas.isAncestorOf(widget)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
@@ -787,3 +1082,89 @@ class MainWindow(QMainWindow):
 def _lesson_html(title: str, text: str) -> str:
     from html import escape
     return f"<h3>{escape(title)}</h3><p>{escape(text)}</p>"
+
+
+def _slug(name: str) -> str:
+    """A file name from an experiment name: 'Spiral (deep network)' -> 'spiral-deep-network'."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "experiment"
+
+
+def _typing_text(widget: QWidget) -> bool:
+    """Keys belong to the field: an editable text field, or a number box while its text is being typed."""
+    w = widget
+    spin = None
+    while w is not None:   # the focus may be the spin box or the line edit inside it
+        if isinstance(w, QAbstractSpinBox):
+            spin = w
+            break
+        w = w.parentWidget() if isinstance(w, QLineEdit) else None
+    if spin is not None:
+        edit = spin.lineEdit()
+        return edit is not None and edit.isModified()
+    if isinstance(widget, QLineEdit):
+        return not widget.isReadOnly()
+    if isinstance(widget, (QTextEdit, QPlainTextEdit)):
+        return not widget.isReadOnly()
+    return False
+
+
+def _history_from_reply(history) -> History | None:
+    """A state reply's history: History.to_arrays() output (or, from an older session, to_dict())."""
+    if history is None:
+        return None
+    if any(hasattr(v, "dtype") for v in history.values()):
+        return History.from_arrays(history)
+    return History.from_dict(history)
+
+
+class _PendingSave:
+    """One save on its way: the experiment as it was when Save was chosen, then the session's answer."""
+
+    def __init__(self, path, exp, points_version, undo_index, document, trained_seconds):
+        self.path = path
+        self.exp = exp
+        self.points_version = points_version
+        self.undo_index = undo_index
+        self.document = document
+        self.trained_seconds = trained_seconds
+        self.token: int | None = None
+        self.awaiting = False          # the state request is not answered yet
+        self.writer: SaveJob | None = None
+        self.note = ""
+        self.result: bool | None = None
+        self.loop: QEventLoop | None = None
+
+
+class _ImageExportDialog(QDialog):
+    """What to export (the whole window or the canvas) and at what size."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export image")
+        form = QFormLayout(self)
+        self.whole = QRadioButton("Whole window (canvas, plots, legend, epoch)")
+        self.canvas_only = QRadioButton("Canvas only")
+        group = QButtonGroup(self)
+        group.addButton(self.whole)
+        group.addButton(self.canvas_only)
+        self.whole.setChecked(True)
+        box = QVBoxLayout()
+        box.addWidget(self.whole)
+        box.addWidget(self.canvas_only)
+        form.addRow("Picture of:", box)
+        self.scale = QComboBox(self)
+        for s in IMAGE_SCALES:
+            self.scale.addItem(f"{s}x" + (" (screen size)" if s == 1 else " (slides, print)" if s == 2 else ""), s)
+        form.addRow("Size:", self.scale)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def set_choice(self, what, scale) -> None:
+        (self.canvas_only if what == "canvas" else self.whole).setChecked(True)
+        index = self.scale.findData(int(scale) if str(scale).isdigit() else 1)
+        self.scale.setCurrentIndex(max(0, index))
+
+    def choice(self) -> tuple[str, int]:
+        return ("canvas" if self.canvas_only.isChecked() else "window"), int(self.scale.currentData() or 1)
