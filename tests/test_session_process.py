@@ -215,7 +215,7 @@ def test_out_of_sync_session_does_not_train_and_says_why():
     s.work(0.05)
     assert s.trainer.epoch == 0 and not s.snapshot().playing
     errors = [e for e in s.take_outbox() if isinstance(e, m.SessionError)]
-    assert errors and "suit" in errors[-1].message
+    assert errors and "training waits" in errors[-1].message
     s.handle(m.RequestState(3))
     reply = s.take_outbox()[-1]
     assert not reply.in_sync and reply.sync_message and reply.points_version == 1

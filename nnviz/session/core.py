@@ -110,8 +110,8 @@ class TrainingSession:
             return ""
         what = " and ".join(w for w, p in (("settings", self._pending_config), ("points", self._pending_points))
                             if p is not None)
-        return (f"Training is held: the latest {what} cannot be applied ({self._sync_reason}). "
-                f"They apply as soon as points and settings suit each other.")
+        return (f"The latest {what} are not applied ({self._sync_reason}): training waits until the "
+                f"points suit the settings (Regenerate in the Data panel, or change the problem back).")
 
     def _apply(self, config: ExperimentConfig | None, points: PointSet | None, version: int | None,
                together: bool = False) -> None:
@@ -154,7 +154,7 @@ class TrainingSession:
         if not self.in_sync:
             self.playing = False
             self.pending_steps = 0
-            raise DataError(f"Cannot train: {self.sync_message}")
+            raise DataError(self.sync_message)
 
     def _load_state(self, cmd: m.LoadState) -> None:
         t = self.trainer
