@@ -305,6 +305,28 @@ def test_dask_local_cluster():
         _dask_equals_sequential(cluster.scheduler_address)
 
 
+def test_dask_worker_killed_mid_run_loses_nothing():
+    """A Dask worker dies while running a run: Dask reruns it elsewhere and the sweep completes."""
+    distributed = pytest.importorskip("distributed")
+    config, points = small_base(batch_size=1)
+    tasks = build_tasks(SweepSpec("hidden_units", [8], seeds=2, epochs=3000), config, points)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        job = SweepJob(tasks, scheduler=cluster.scheduler_address).start()
+        deadline = time.monotonic() + 30
+        busy = []
+        while not busy and time.monotonic() < deadline:
+            busy = [a for a, keys in client.processing().items() if keys]
+        assert busy, "no run started on the cluster"
+        pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+        os.kill(pid, signal.SIGKILL)
+        outcomes = list(job.outcomes())
+        job.close()
+    assert job.message == "" and sorted(o.row["seed"] for o in outcomes) == [0, 1]
+    assert all(o.row["epochs"] == 3000 for o in outcomes)
+
+
 @pytest.fixture
 def dask_cluster_processes():
     """`dask scheduler` and two `dask worker` processes on 127.0.0.1, stopped in the finalizer."""
