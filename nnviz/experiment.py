@@ -34,7 +34,7 @@ import numpy as np
 
 from .data.points import COORD_LIMIT, MAX_CLASSES, MAX_POINTS, ROLE_NAMES, PointSet
 from .engine.config import ExperimentConfig, layer_sizes
-from .engine.history import LAYER_COLUMNS, MAX_ROWS, SCALAR_COLUMNS, History
+from .engine.history import LAYER_COLUMNS, MAX_ROWS, SCALAR_COLUMNS, History, check_epochs
 from .fileio import read_limited, write_atomically
 from .errors import DataError, FileFormatError, NnvizError
 
@@ -46,7 +46,8 @@ HISTORY_LIST_ROWS = 1000         # longer histories are written as base64 column
 MAX_CONTAINERS = 2_000_000
 MAX_VALUES = 20_000_000
 _LIST_PIECE = 8192               # long lists are written this many values at a time
-_B64_PIECE = 3 * 2**18           # bytes encoded (or 4/3 as many characters decoded) at a time
+_B64_VALUES = 3 * 8192           # float64 values encoded at a time (a multiple of 3: no padding inside)
+_B64_PIECE = 3 * 2**18           # bytes decoded at a time (times 4/3 characters)
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_NAME_CHARS = 200
 MAX_DESCRIPTION_CHARS = 100_000
@@ -111,11 +112,13 @@ def _document_pieces(exp: Experiment) -> list[str]:
 
 
 def _check_history_arrays(history: History, exp: Experiment) -> None:
+    """What the loader checks of a history that the writer could get wrong (the rest a History ensures;
+    infinity is written as a missing value)."""
     sizes = layer_sizes(exp.config, exp.points.n_classes())
     if history.n_layers != len(sizes) - 1:
         raise FileFormatError(f"history.n_layers: the network has {len(sizes) - 1} weight layers, "
                               f"the history has {history.n_layers}")
-    History.from_arrays(_finite_or_nan(history.to_arrays()))   # the loader's checks (epochs, shapes)
+    check_epochs(history["epoch"], "history")
 
 
 def _finite_or_nan(arrays: dict) -> dict:
@@ -190,14 +193,12 @@ def _history_pieces(history: History | None):
     if history is None:
         yield "null"
         return
-    arrays = history.to_arrays()
-    n_layers = arrays.pop("n_layers")
     as_lists = len(history) <= HISTORY_LIST_ROWS
     yield "{"
     for k, c in enumerate(SCALAR_COLUMNS + LAYER_COLUMNS):
         yield ("," if k else "") + _dump(c) + ":"
+        col = history[c]   # a read-only view: nothing is copied whole
         if as_lists:
-            col = arrays[c]
             fine = np.isfinite(col)
             values = col.tolist()
             if c in SCALAR_COLUMNS:
@@ -207,17 +208,19 @@ def _history_pieces(history: History | None):
                              for row, oks in zip(values, fine.tolist())])
         else:
             yield '"'
-            yield from _base64_pieces(arrays[c])
+            yield from _base64_pieces(col)
             yield '"'
-    yield f',"n_layers":{int(n_layers)}' + "}"
+    yield f',"n_layers":{int(history.n_layers)}' + "}"
 
 
 def _base64_pieces(column: np.ndarray):
-    """Little-endian float64, base64 without line breaks, non-finite values as NaN, in short pieces."""
-    data = np.where(np.isfinite(column), column, np.nan).astype("<f8").tobytes()
-    view = memoryview(data)
-    for i in range(0, len(data), _B64_PIECE):
-        yield binascii.b2a_base64(view[i:i + _B64_PIECE], newline=False).decode("ascii")
+    """Little-endian float64, base64 without line breaks, non-finite values as NaN, in short pieces
+    (each a fraction of a millisecond, so a GUI thread beside this one never waits long)."""
+    flat = column.reshape(-1)
+    for i in range(0, len(flat), _B64_VALUES):
+        part = flat[i:i + _B64_VALUES]
+        data = np.where(np.isfinite(part), part, np.nan).astype("<f8", copy=False).tobytes()
+        yield binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def _layout(doc: dict[str, Any]):

@@ -166,7 +166,7 @@ class History:
             if a.shape != want:
                 raise FileFormatError(f"{path}.{c}: expected shape {want}, got {a.shape}")
             rows[c] = _checked_column(a.astype(np.float64, copy=False), f"{path}.{c}")
-        _check_epochs(rows["epoch"], path)
+        check_epochs(rows["epoch"], path)
         h = cls(n_layers, capacity=max(16, n))
         h.extend(rows)
         return h
@@ -215,7 +215,7 @@ class History:
             if arr.shape != want:
                 raise FileFormatError(f"{path}.{c}: expected shape {want}, got {arr.shape}")
             rows[c] = _checked_column(arr, f"{path}.{c}")
-        _check_epochs(rows["epoch"], path)
+        check_epochs(rows["epoch"], path)
         h = cls(n_layers, capacity=max(16, n))
         h.extend(rows)
         return h
@@ -241,7 +241,7 @@ def _checked_column(arr: np.ndarray, path: str) -> np.ndarray:
     return arr
 
 
-def _check_epochs(epochs: np.ndarray, path: str) -> None:
+def check_epochs(epochs: np.ndarray, path: str) -> None:
     if len(epochs) and (not np.isfinite(epochs).all() or epochs[0] < 1 or np.any(np.diff(epochs) <= 0)
                         or np.any(epochs != np.round(epochs))):
         raise FileFormatError(f"{path}.epoch: expected whole numbers from 1 upwards, each larger than the last")
