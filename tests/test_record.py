@@ -9,11 +9,11 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from PySide6.QtWidgets import QLabel  # noqa: E402
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget  # noqa: E402
 
 from nnviz.errors import NnvizError  # noqa: E402
 from nnviz.ui import recorder as rec  # noqa: E402
-from nnviz.ui.recorder import Recorder, VideoWriter, bgra_to_pal8, GIF_PALETTE  # noqa: E402
+from nnviz.ui.recorder import Recorder, VideoWriter, bgra_to_pal8, grab_image, image_to_bgra, GIF_PALETTE  # noqa: E402
 
 
 def decode(path):
@@ -46,8 +46,8 @@ def test_mp4_pads_odd_sizes_and_counts_repeats(tmp_path):
     assert last[100, 100, 0] > 150 and last[100, 100, 1] < 80   # still red
 
 
-def test_gif_keeps_size_and_at_most_30_fps(tmp_path):
-    for fps, expected in ((15, 30), (60, 15)):
+def test_gif_keeps_size_and_at_most_15_fps(tmp_path):
+    for fps, expected in ((15, 30), (30, 15), (60, 8)):
         path = str(tmp_path / f"g{fps}.gif")
         writer = VideoWriter(path, 161, 121, fps)
         for i in range(30):
@@ -132,7 +132,7 @@ def test_recorder_with_timer_signals_and_wall_clock_length(qtbot, tmp_path):
     assert n == r.frames and (w, h) == (162, 92)
     assert duration == pytest.approx(r.frames / 30, rel=0.1)
     n, w, h, _, _ = decode(gif)
-    assert n == r.frames and (w, h) == (161, 91)
+    assert n == (r.frames + 1) // 2 and (w, h) == (161, 91)   # GIFs: at most 15 fps
 
 
 def test_start_refuses_bad_rate_and_missing_folder(qtbot, tmp_path):
@@ -144,6 +144,34 @@ def test_start_refuses_bad_rate_and_missing_folder(qtbot, tmp_path):
     with pytest.raises(NnvizError, match="does not exist"):
         r.start(label, str(tmp_path / "missing" / "a.mp4"))
     assert not r.recording
+
+
+def test_frames_come_from_the_backing_store_and_excluded_widgets_are_blanked(qtbot, tmp_path):
+    top = QWidget()
+    top.setStyleSheet("QWidget { background: rgb(0, 0, 255); } QPushButton { background: rgb(255, 0, 0); }")
+    layout = QVBoxLayout(top)
+    inner = QLabel("recorded")
+    inner.setMinimumSize(200, 120)
+    button = QPushButton("REC 0:01")
+    button.setMinimumSize(120, 40)
+    layout.addWidget(inner)
+    layout.addWidget(button)
+    top.resize(300, 240)
+    top.show()
+    qtbot.addWidget(top)
+    qtbot.waitExposed(top)
+    # the backing-store copy shows what grab() renders (for the window and for a child)
+    for w in (top, inner):
+        assert np.array_equal(image_to_bgra(grab_image(w)), image_to_bgra(w.grab().toImage()))
+    r = Recorder()
+    r.start(top, str(tmp_path / "x.mp4"), fps=15, timer=False, exclude=[button])
+    r.capture(3)
+    r.stop()
+    assert r.wait(30) and r.error is None
+    *_, last = decode(str(tmp_path / "x.mp4"))
+    centre = button.geometry().center()
+    pixel = last[centre.y(), centre.x()]
+    assert pixel[2] > 200 and pixel[0] < 60          # blue (the parent's background), not the red button
 
 
 def _record_command():

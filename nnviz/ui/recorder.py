@@ -1,8 +1,12 @@
 """Record a widget (the whole window or the canvas) to an MP4 (H.264) and/or a GIF.
 
-Frames come from the widget itself (``QWidget.grab()``), never from a screen-capture tool, so nothing
-outside the widget (another window, the recording indicator in the status bar if it is outside the
-recorded widget) ends up in the video.
+Frames come from the window itself, never from a screen-capture tool: a copy of the window's backing store
+(the image Qt has just painted the window into; ~1 ms for a 1440x900 window), cropped to the recorded
+widget. Where a platform's backing store is not an image (or not readable) the recorder falls back to
+``QWidget.grab()``, which repaints the whole widget tree into a pixmap (~100 ms for the main window with its
+plots: the stall the backing-store copy avoids). Other windows never appear, and widgets passed as
+``exclude`` (the recording indicator, the Record button) are blanked with their parent's background
+colour, so the video never shows that it was being recorded.
 
 Timing. A ``QTimer`` ticks at the frame rate; each tick looks at the wall clock and works out how many
 frames the video should hold by now (``floor(elapsed * fps) + 1``). A late tick (the GUI was busy)
@@ -15,13 +19,14 @@ spared, and the picture catches up once the encoder does.
 Encoding runs in a worker thread (``threading.Thread``) with PyAV (FFmpeg's libx264 and GIF encoder in
 the ``av`` wheel; no system ffmpeg). PyAV releases the GIL while FFmpeg converts and encodes, and the
 per-frame NumPy work (padding, GIF palette mapping) is vectorised, so the GUI thread keeps running:
-its only per-frame cost is the ``grab()`` itself (see benchmarks/bench_record.py).
+its only per-frame cost is the copy of the picture (see benchmarks/bench_record.py).
 
 - MP4: H.264, yuv420p (plays everywhere), constant frame rate, ``+faststart``. yuv420p needs even
   sizes: an odd width or height is padded by one pixel (the edge repeated), never refused.
-- GIF: a fixed 252-colour palette (6 x 7 x 6 levels), at most ``GIF_MAX_FPS`` frames per second (GIF
-  delays are whole 1/100 s and browsers slow down delays under 2/100 s: a 60 fps recording keeps every
-  second frame in the GIF). The GIF's duration equals the MP4's.
+- GIF: a fixed 252-colour palette (6 x 7 x 6 levels) with ordered dithering, at most ``GIF_MAX_FPS`` (15)
+  frames per second (GIF delays are whole 1/100 s, browsers slow down delays under 2/100 s, and GIFs
+  are for slides and web pages: a 30 fps recording keeps every second frame in the GIF, 60 fps every
+  fourth). The GIF's duration equals the MP4's.
 
 If the widget changes size while recording, every frame is cropped or padded to the first frame's
 size (a video has one size).
@@ -38,14 +43,14 @@ import time
 from fractions import Fraction
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QElapsedTimer, QObject, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QPalette
 from PySide6.QtWidgets import QWidget
 
 from ..errors import NnvizError
 
 FPS_CHOICES = (15, 30, 60)
-GIF_MAX_FPS = 30
+GIF_MAX_FPS = 15   # GIFs for slides and web pages: smaller files, half the encoding work
 MAX_BACKLOG_SECONDS = 2.0     # frames waiting for the encoder before the recorder stops grabbing new ones
 ELAPSED_SIGNAL_SECONDS = 0.25
 H264_OPTIONS = {"preset": "veryfast", "crf": "20", "movflags": "+faststart"}
@@ -109,18 +114,38 @@ GIF_PALETTE = _gif_palette()
 _BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.int32) * 2 - 15
 
 
+def _channel_luts() -> list[np.ndarray]:
+    """Per channel (R, G, B): palette-index contribution for (Bayer rank k, value v) at ``k * 256 + v``."""
+    offsets = np.sort(_BAYER4.ravel())[:, None]        # row k: the k-th smallest threshold (= rank k)
+    values = np.arange(256)[None, :]
+    luts = []
+    for levels, weight in ((_R, _G * _B), (_G, _B), (_B, 1)):
+        step = 255 / (levels - 1)
+        index = ((values * 32 + (offsets * step).astype(np.int32)) * (levels - 1) + 16 * 255) // (32 * 255)
+        luts.append((np.clip(index, 0, levels - 1) * weight).astype(np.uint8).ravel())
+    return luts
+
+
+_LUTS = _channel_luts()
+_RANKS = np.argsort(np.argsort(_BAYER4.ravel())).reshape(4, 4).astype(np.uint16)
+_rank_cache: dict = {}
+
+
 def bgra_to_pal8(frame: np.ndarray) -> np.ndarray:
     """Palette indices (h, w) of a BGRA frame for :data:`GIF_PALETTE`, with 4x4 ordered dithering
-    (smooth gradients such as the decision boundary's come out as a fine pattern, not bands)."""
+    (smooth gradients such as the decision boundary's come out as a fine pattern, not bands).
+
+    Three table look-ups per pixel (~20 ms for 1440x900)."""
     h, w = frame.shape[:2]
-    dither = np.tile(_BAYER4, ((h + 3) // 4, (w + 3) // 4))[:h, :w]
-    out = np.zeros((h, w), np.int32)
-    for channel, levels, weight in ((2, _R, _G * _B), (1, _G, _B), (0, _B, 1)):
-        step = 255 / (levels - 1)
-        value32 = frame[..., channel].astype(np.int32) * 32 + (dither * step).astype(np.int32)
-        index = (value32 * (levels - 1) + 16 * 255) // (32 * 255)
-        out += np.clip(index, 0, levels - 1) * weight
-    return out.astype(np.uint8)
+    base = _rank_cache.get((h, w))
+    if base is None:
+        base = np.tile(_RANKS, ((h + 3) // 4, (w + 3) // 4))[:h, :w] * np.uint16(256)
+        _rank_cache.clear()
+        _rank_cache[(h, w)] = base
+    out = np.take(_LUTS[0], base + frame[..., 2])
+    out += np.take(_LUTS[1], base + frame[..., 1])
+    out += np.take(_LUTS[2], base + frame[..., 0])
+    return out
 
 
 # -- writers (used by one thread at a time) ------------------------------------------------------------------
@@ -198,23 +223,23 @@ class _Encoder(threading.Thread):
         self._lock = threading.Lock()
         self.on_done = None
 
-    def put(self, image, repeat: int) -> None:
+    def put(self, image, repeat: int, blank=()) -> None:
         with self._lock:
             self.pending_frames += repeat
-        self.queue.put((image, repeat))
+        self.queue.put((image, repeat, blank))
 
     def finish(self) -> None:
-        self.queue.put((self._END, 0))
+        self.queue.put((self._END, 0, ()))
 
     def run(self) -> None:
         try:
             while True:
-                image, repeat = self.queue.get()
+                image, repeat, blank = self.queue.get()
                 if image is self._END:
                     break
                 if self.error is None:
                     try:
-                        self._write(image, repeat)
+                        self._write(image, repeat, blank)
                     except Exception as e:   # a full disk, an unwritable folder: report, drain the queue
                         self.error = f"{type(e).__name__}: {e}"
                 with self._lock:
@@ -228,10 +253,12 @@ class _Encoder(threading.Thread):
             if self.on_done is not None:
                 self.on_done()
 
-    def _write(self, image, repeat: int) -> None:
+    def _write(self, image, repeat: int, blank=()) -> None:
         frame = None
         if image is not None:
             frame = image_to_bgra(image) if isinstance(image, QImage) else image
+            for x, y, w, h, bgra in blank:   # excluded widgets: their parent's background colour
+                frame[max(0, y):max(0, y + h), max(0, x):max(0, x + w)] = bgra
             if not self.writers:   # the first frame fixes the size
                 h, w = frame.shape[:2]
                 for path in self.paths:
@@ -295,8 +322,11 @@ class Recorder(QObject):
 
     # -- control
     def start(self, widget: QWidget, path: str, fps: int = 30, gif_path: str | None = None,
-              timer: bool = True) -> None:
+              timer: bool = True, exclude=()) -> None:
         """Start recording ``widget`` to ``path`` (.mp4 or .gif) and, if given, also to ``gif_path``.
+
+        ``exclude``: widgets inside ``widget`` to blank in every frame (the recording indicator, the
+        Record button). ``timer=False``: no timer; call ``capture()`` for each frame (headless).
 
         Raises NnvizError for a bad frame rate, a folder that does not exist, or while recording.
         """
@@ -315,6 +345,7 @@ class Recorder(QObject):
             if os.path.isdir(p):
                 raise NnvizError(f"{p}: is a folder, not a file")
         self._widget, self._fps, self._paths = widget, fps, paths
+        self._exclude = list(exclude)
         self._frames = self._grabs = 0
         self._last_elapsed_signal = -1.0
         self._encoder = _Encoder(paths, fps)
@@ -330,9 +361,9 @@ class Recorder(QObject):
         """Grab the widget now and append it ``repeat`` times (headless use: one call per frame)."""
         if not self.recording or repeat < 1:
             return
-        image = self._widget.grab().toImage()
+        image = grab_image(self._widget)
         self.frame_size = (image.width(), image.height())
-        self._encoder.put(image, repeat)
+        self._encoder.put(image, repeat, self._blank_rects(image))
         self._frames += repeat
         self._grabs += 1
         self._signal_elapsed()
@@ -361,6 +392,24 @@ class Recorder(QObject):
         return self._encoder.error if self._encoder is not None else None
 
     # -- internals
+    _exclude: list = []
+
+    def _blank_rects(self, image: QImage) -> list:
+        rects = []
+        scale = image.devicePixelRatio() or 1.0
+        for w in self._exclude:
+            try:
+                if not w.isVisible() or not self._widget.isAncestorOf(w):
+                    continue
+                top_left = w.mapTo(self._widget, QPoint(0, 0))
+                colour = (w.parentWidget() or w).palette().color(QPalette.Window)
+            except RuntimeError:   # the widget was deleted meanwhile
+                continue
+            rects.append((int(top_left.x() * scale), int(top_left.y() * scale), int(w.width() * scale) + 1,
+                          int(w.height() * scale) + 1,
+                          np.array([colour.blue(), colour.green(), colour.red(), 255], np.uint8)))
+        return rects
+
     def _tick(self) -> None:
         if self._widget is None:
             return
@@ -389,6 +438,23 @@ class Recorder(QObject):
             self.failed.emit(f"Recording failed: {encoder.error}")
         else:
             self.finished.emit(", ".join(self._paths))
+
+
+def grab_image(widget: QWidget) -> QImage:
+    """What ``widget`` shows now, as a QImage (a copy): from its window's backing store, cropped to the
+    widget, where the platform keeps it as an image (xcb, wayland-shm, offscreen: ~1 ms), else
+    ``widget.grab()`` (a full repaint into a pixmap)."""
+    top = widget.window()
+    store = top.backingStore() if top.isVisible() else None
+    device = store.paintDevice() if store is not None else None
+    if isinstance(device, QImage) and not device.isNull():
+        scale = device.devicePixelRatio() or 1.0
+        origin = widget.mapTo(top, QPoint(0, 0)) if widget is not top else QPoint(0, 0)
+        rect = QRect(round(origin.x() * scale), round(origin.y() * scale),
+                     round(widget.width() * scale), round(widget.height() * scale))
+        if rect.isValid() and device.rect().contains(rect):
+            return device.copy(rect)
+    return widget.grab().toImage()
 
 
 def default_video_path(folder: str, stem: str = "nnviz") -> str:
