@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..engine.config import MAX_HIDDEN_LAYERS, MAX_NEURONS, ExperimentConfig
