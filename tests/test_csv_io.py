@@ -205,3 +205,13 @@ def test_written_numbers_are_exact(tmp_path):
     back = read_points_csv(tmp_path / "p.csv")
     assert back.xy.tolist() == xy.tolist()
     assert back.target.tolist() == [np.pi, 0.0]
+
+
+@pytest.mark.parametrize("text", ["x,y,label\n" + "\n" * 4_000_001, "1,2," + "," * 5_000_001 + "\n",
+                                  "1;2;0\n" + "\r\n" * 2_000_001, "1\t2\t0" + "\t" * 5_000_001])
+def test_text_that_would_cost_too_much_to_split_is_refused_first(text):
+    import time
+    start = time.perf_counter()
+    with pytest.raises(FileFormatError, match="too many lines or fields"):
+        read_points_csv(text)
+    assert time.perf_counter() - start < 1.0

@@ -24,6 +24,9 @@ from ..errors import FileFormatError
 from .points import COORD_LIMIT, MAX_POINTS, ROLE_NAMES, TRAIN, PointSet
 
 MAX_CSV_BYTES = 200 * 1024 * 1024
+# What splitting may cost: a points file needs a line and three separators per point (plus some slack)
+MAX_LINES = 4 * MAX_POINTS
+MAX_SEPARATORS = 5 * MAX_POINTS
 _COLUMNS = ("x", "y", "label", "role")
 _ALIASES = {"x": "x", "x1": "x", "y": "y", "x2": "y", "label": "label", "target": "label",
             "class": "label", "value": "label", "role": "role"}
@@ -75,6 +78,7 @@ def _decode(data: bytes, source: str) -> str:
 def _parse(text: str, source: str) -> PointSet:
     if "\x00" in text:
         raise FileFormatError(f"{source}: contains NUL characters; this looks like a binary file, not CSV")
+    _check_parse_cost(text, source)
     lines = text.removeprefix("\ufeff").splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
     if first is None:
@@ -117,6 +121,16 @@ def _parse(text: str, source: str) -> PointSet:
         raise FileFormatError(f"{source}: line {line_numbers[row]}, column {name}: {reason}")
     role = values.get("role", np.full(len(rows), TRAIN, np.int8))
     return PointSet(np.column_stack([values["x"], values["y"]]), values["label"], role)
+
+
+def _check_parse_cost(text: str, source: str) -> None:
+    """Refuse, before splitting, text whose lines or fields would cost far more memory than its bytes
+    (200 MB of line breaks or of commas would make hundreds of millions of Python strings)."""
+    lines = text.count("\n") + text.count("\r")
+    separators = text.count(",") + text.count(";") + text.count("\t")
+    if lines > MAX_LINES or separators > MAX_SEPARATORS:
+        raise FileFormatError(f"{source}: too many lines or fields to be a points file ({lines:,} line breaks, "
+                              f"{separators:,} separators; at most {MAX_LINES:,} and {MAX_SEPARATORS:,})")
 
 
 def _rows(lines: list[str], delimiter: str, source: str) -> tuple[list[int], list[list[str]]]:
