@@ -36,6 +36,7 @@ class TrainingSession:
         self._pending_config: ExperimentConfig | None = None   # sent but not applicable yet
         self._pending_points: tuple[PointSet, int] | None = None   # (points, version) likewise
         self._sync_reason = ""
+        self._sync_data = True
         self._history_seen = self.trainer.history
         self._sent_epoch = 0   # rows are sent by epoch, so a compacting history never repeats or skips one
         self._outbox: list = []
@@ -110,8 +111,9 @@ class TrainingSession:
             return ""
         what = " and ".join(w for w, p in (("settings", self._pending_config), ("points", self._pending_points))
                             if p is not None)
-        return (f"The latest {what} are not applied ({self._sync_reason}): training waits until the "
-                f"points suit the settings (Regenerate in the Data panel, or change the problem back).")
+        hint = ("the points suit the settings (Regenerate in the Data panel, or change the problem back)"
+                if self._sync_data else "the settings are changed")
+        return f"The latest {what} are not applied ({self._sync_reason}): training waits until {hint}."
 
     def _apply(self, config: ExperimentConfig | None, points: PointSet | None, version: int | None,
                together: bool = False) -> None:
@@ -133,9 +135,10 @@ class TrainingSession:
                 t.set_points(points)
             elif config is not None:
                 t.set_config(config)
-        except DataError as exc:
-            # e.g. classification asked for while the points carry real values: keep the request and apply
-            # it with the next settings or points that suit it (the trainer kept its old, consistent state)
+        except NnvizError as exc:
+            # e.g. classification asked for while the points carry real values (or settings that cannot
+            # be trained at all): keep the request and apply it with the next settings or points that
+            # suit it; the trainer kept its old, consistent state, and does not train on it meanwhile
             self.playing = False
             self.pending_steps = 0
             if config is not None:
@@ -143,8 +146,11 @@ class TrainingSession:
             if points is not None:
                 self._pending_points = (points, version)
             self._sync_reason = str(exc).rstrip(".")
-            raise DataError(f"{exc}. The new settings and points apply as soon as they suit each other "
-                            "(Regenerate in the Data panel, or change the problem back).") from None
+            self._sync_data = isinstance(exc, DataError)
+            if self._sync_data:
+                raise DataError(f"{exc}. The new settings and points apply as soon as they suit each other "
+                                "(Regenerate in the Data panel, or change the problem back).") from None
+            raise
         self._pending_config = self._pending_points = None
         self._sync_reason = ""
         if points is not None:
