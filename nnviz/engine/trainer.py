@@ -536,7 +536,8 @@ class Trainer:
         ``epochs`` is the true number of epochs trained (not history rows, which thin out on long runs).
         The losses and errors are those of the weights the trainer holds now: after an early stop that
         restored the best weights (``restored``), the best epoch's; after a divergence, the last good
-        epoch's; with no record of them yet (new points, given weights), evaluated now.
+        epoch's; with no record of them yet (new points, given weights), evaluated now. ``weights_epoch`` is
+        the epoch those weights come from; ``best_value`` the best value of ``monitor`` (inf if none).
         """
         rec = self._held_record
         if rec is None:
@@ -545,7 +546,8 @@ class Trainer:
             rec["epoch"] = self.epoch
         out = {"epochs": self.epoch, "stop": self.stop_info.message if self.stop_info else "",
                "stop_kind": self.stop_info.kind if self.stop_info else "", "best_epoch": self.best_epoch,
-               "restored": bool(self.restored), "weights_epoch": int(rec["epoch"])}
+               "restored": bool(self.restored), "weights_epoch": int(rec["epoch"]),
+               "monitor": self.config.early_stopping.monitor, "best_value": float(self.best_value)}
         for key in ("train_loss", "test_loss", "validation_loss", "train_error", "test_error",
                     "validation_error"):
             out[key] = float(rec[key])
