@@ -379,3 +379,14 @@ def test_float32_chunks_and_statistics(monkeypatch):
     np.testing.assert_allclose(chunked.network.params, plain.network.params, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(stepwise.history["grad_norm"], plain.history["grad_norm"], rtol=1e-5)
     assert np.isfinite(plain.boundary((-5, 5, -5, 5), 10, 10)).all()
+
+
+def test_chunked_batches_with_dropout_are_reproducible():
+    c = cfg(architecture__hidden_layers=[6, 5], optimizer__batch_size=0, regularization__dropout=0.3)
+    a, b = Trainer(c, circle()), Trainer(c, circle())
+    a.network.row_limit = b.network.row_limit = 7
+    a.train(3)
+    b.train(3)
+    np.testing.assert_array_equal(a.network.params, b.network.params)
+    assert np.isfinite(a.history["train_loss"]).all()
+    assert a.last_dropout_masks and all(m.shape[0] <= 7 for m in a.last_dropout_masks)   # the last chunk's
