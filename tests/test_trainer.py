@@ -390,3 +390,11 @@ def test_chunked_batches_with_dropout_are_reproducible():
     np.testing.assert_array_equal(a.network.params, b.network.params)
     assert np.isfinite(a.history["train_loss"]).all()
     assert a.last_dropout_masks and all(m.shape[0] <= 7 for m in a.last_dropout_masks)   # the last chunk's
+
+
+def test_an_oversized_boundary_image_is_refused_with_a_clear_error():
+    from nnviz.errors import NnvizError
+    t = Trainer(cfg(), circle())
+    with pytest.raises(NnvizError, match="at most"):
+        t.boundary((-5, 5, -5, 5), 5000, 5000)
+    assert t.boundary((-5, 5, -5, 5), 0, 0).shape == (0, 0)

@@ -17,7 +17,7 @@ from .network import BlockBuffers, block_rows, forward_blocks
 # points' own coordinate limit): a pixel centre beyond it is evaluated at the nearest coordinate inside.
 # Far out, features such as x1*x2 would overflow and the image would be NaN.
 VIEW_LIMIT = 1e6
-MAX_PIXELS = 4096 * 4096
+MAX_PIXELS = 2048 * 2048   # a bigger image is refused (ConfigError): its grid alone would take hundreds of MB
 
 
 def clamp_coordinates(values: np.ndarray) -> np.ndarray:
