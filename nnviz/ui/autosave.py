@@ -367,7 +367,8 @@ class Autosaver(QObject):
             client.died.connect(self._on_died)
 
     def adopt(self, rec: Recovery) -> None:
-        """This window restored ``rec``: delete its files once this autosaver has written its own."""
+        """This window restored ``rec``: delete its files once this autosaver has written its own (or at a
+        clean exit, ``finish()``)."""
         self._adopted.append(rec)
         self._last_key = None   # write at the next tick even if nothing changes
 
@@ -414,6 +415,12 @@ class Autosaver(QObject):
         self._pending = None
         self._writer.close(timeout)
         self._remove_own()
+        adopted, self._adopted = self._adopted, []
+        for rec in adopted:   # restored into this window, which now closes cleanly (saved or discarded)
+            try:
+                discard_recovery(rec)
+            except NnvizError:
+                pass
         if self._lock is not None:
             self._lock.unlock()
             self._lock = None
