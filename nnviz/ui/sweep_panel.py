@@ -68,8 +68,48 @@ class SweepGraph(pg.PlotWidget):
         self.shown_log_x = False
         self._run_points: list[tuple[float, float, dict]] = []   # (x, y) in view coordinates, row
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
-        self._message = pg.TextItem("", color=self._fg, anchor=(0.5, 0.5))
+        self._build_items()
         self.show_result(None)
+
+    def _build_items(self) -> None:
+        """Every item once; showing a result only updates data, positions and visibility (a redraw per
+        arriving run then costs a few milliseconds, not a rebuild of the scene)."""
+        pi = self.plot_item
+        self._message = pg.TextItem("", color=self._fg, anchor=(0.5, 0.5))
+        self._regions, self._side_labels = [], []
+        for color, text, anchor in ((UNDER_COLOR, "underfitting", (0, 0)), (OVER_COLOR, "overfitting", (1, 0))):
+            region = pg.LinearRegionItem((0, 1), movable=False, brush=pg.mkBrush(*color), pen=pg.mkPen(None))
+            region.setZValue(-20)
+            label = pg.TextItem(text, color=self._fg, anchor=anchor)
+            self._regions.append(region)
+            self._side_labels.append(label)
+        self._best_line = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(TEST_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        self._series = {}
+        for side, color in (("train", TRAIN_COLOR), ("test", TEST_COLOR)):
+            c = QColor(color)
+            low = pg.PlotCurveItem(pen=pg.mkPen(None))
+            high = pg.PlotCurveItem(pen=pg.mkPen(None))
+            band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(c.red(), c.green(), c.blue(), 60))
+            band.setZValue(-10)
+            mean = pg.PlotDataItem(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6, symbolBrush=color,
+                                   symbolPen=None, name=side)
+            dots = pg.ScatterPlotItem(size=7, pen=pg.mkPen(color, width=1),
+                                      brush=pg.mkBrush(c.red(), c.green(), c.blue(), 70), hoverable=True,
+                                      hoverBrush=pg.mkBrush(color), tip=None)
+            dots.setZValue(5)
+            self._series[side] = (low, high, band, mean, dots)
+        self._star = pg.ScatterPlotItem(symbol="star", size=16, brush=pg.mkBrush(TEST_COLOR),
+                                        pen=pg.mkPen(self._fg, width=1))
+        self._star.setZValue(10)
+        self._star.setAcceptedMouseButtons(Qt.MouseButton.NoButton)   # clicks reach the run dots beneath
+        self._best_label = pg.TextItem("", color=self._fg, anchor=(0.5, 1.2))
+        self._best_label.setZValue(10)
+        items = [self._message, *self._regions, *self._side_labels, self._best_line, self._star, self._best_label]
+        for low, high, band, mean, dots in self._series.values():
+            items += [low, high, band, mean, dots]
+        for item in items:
+            pi.addItem(item)
+        self._optional = [*self._regions, *self._side_labels, self._best_line, self._star, self._best_label]
 
     # -- drawing ---------------------------------------------------------------------------------------
     def _x(self, values) -> np.ndarray:
@@ -84,19 +124,24 @@ class SweepGraph(pg.PlotWidget):
         self.sweep_result = result
         self.shown_metric = metric or (result.spec.metric if result else "error")
         pi = self.plot_item
-        pi.clear()
-        self.legend.clear()
         self._run_points.clear()
         unit = " (%)" if self.shown_metric == "error" else ""
-        if result is None or not len(result):
+        empty = result is None or not len(result)
+        for item in self._optional:
+            item.setVisible(False)
+        for low, high, band, mean, dots in self._series.values():
+            for curve in (low, high, mean):
+                curve.setData([], [])
+            dots.setData([], [])
+            band.setVisible(False)
+        self._message.setVisible(empty)
+        if empty:
             param = get_param(result.spec.param).label if result else "the swept value"
             pi.setLabel("bottom", param)
             pi.setLabel("left", f"{self.shown_metric}{unit}")
             self.shown_log_x = False
             pi.getAxis("bottom").setTicks(None)
-            self._message.setText("Run a sweep to draw train and test "
-                                  f"{self.shown_metric} against {param}")
-            pi.addItem(self._message)
+            self._message.setText(f"Run a sweep to draw train and test {self.shown_metric} against {param}")
             self._message.setPos(0.5, 0.5)
             pi.setXRange(0, 1, padding=0)
             pi.setYRange(0, 1, padding=0)
@@ -121,68 +166,49 @@ class SweepGraph(pg.PlotWidget):
               for k in ("mean", "min", "max")]
         finite = np.concatenate([y[np.isfinite(y)] for y in ys] + [np.zeros(1)])
         y_top = float(finite.max()) * 1.12 or 1.0
-        # the two sides of the best test value, behind everything
-        if s.best_value is not None:
+        if s.best_value is not None:      # the two sides of the best test value, behind everything
             xb = float(self._x([s.best_value])[0])
-            for (a, b), color, text, anchor in (((x_lo, xb), UNDER_COLOR, "underfitting", (0, 0)),
-                                                ((xb, x_hi), OVER_COLOR, "overfitting", (1, 0))):
+            for region, label, (a, b), at in zip(self._regions, self._side_labels, ((x_lo, xb), (xb, x_hi)),
+                                                 (x_lo, x_hi)):
                 if b > a:
-                    region = pg.LinearRegionItem((a, b), movable=False, brush=pg.mkBrush(*color),
-                                                 pen=pg.mkPen(None))
-                    region.setZValue(-20)
-                    pi.addItem(region)
-                    label = pg.TextItem(text, color=self._fg, anchor=anchor)
-                    label.setPos(a if anchor[0] == 0 else b, y_top)
-                    pi.addItem(label)
-            pi.addItem(pg.InfiniteLine(xb, angle=90, pen=pg.mkPen(TEST_COLOR, width=1,
-                                                                  style=Qt.PenStyle.DashLine)))
-        for side, color in (("train", TRAIN_COLOR), ("test", TEST_COLOR)):
+                    region.setRegion((a, b))
+                    label.setPos(at, y_top)
+                    region.setVisible(True)
+                    label.setVisible(True)
+            self._best_line.setValue(xb)
+            self._best_line.setVisible(True)
+        for side, (low, high, band, mean_item, dots) in self._series.items():
             mean = self._y([getattr(st, f"{side}_mean") for st in s.stats])
             lo = self._y([getattr(st, f"{side}_min") for st in s.stats])
             hi = self._y([getattr(st, f"{side}_max") for st in s.stats])
             ok = np.isfinite(mean)
             if not ok.any():
                 continue
-            c = QColor(color)
             if ok.sum() > 1:
-                low = pg.PlotCurveItem(xs[ok], lo[ok], pen=pg.mkPen(None))
-                high = pg.PlotCurveItem(xs[ok], hi[ok], pen=pg.mkPen(None))
-                band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(c.red(), c.green(), c.blue(), 60))
-                band.setZValue(-10)
-                pi.addItem(band)
-            pi.plot(xs[ok], mean[ok], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
-                    symbolBrush=color, symbolPen=None, name=side)
+                low.setData(xs[ok], lo[ok])
+                high.setData(xs[ok], hi[ok])
+                band.setVisible(True)
+            mean_item.setData(xs[ok], mean[ok])
             # every run as a small dot: click one to open that model
             rows = [r for r in result.rows if r.get(f"{side}_{self.shown_metric}") is not None]
             if rows:
-                dots = pg.ScatterPlotItem(
-                    x=self._x([r["value"] for r in rows]), y=self._y([r[f"{side}_{self.shown_metric}"] for r in rows]),
-                    data=list(range(len(rows))), size=7, pen=pg.mkPen(color, width=1),
-                    brush=pg.mkBrush(c.red(), c.green(), c.blue(), 70), hoverable=True,
-                    hoverBrush=pg.mkBrush(color), tip=None)
-                dots.setZValue(5)
-                for r, x, y in zip(rows, dots.data["x"], dots.data["y"]):
-                    self._run_points.append((float(x), float(y), r))
-                pi.addItem(dots)
+                x = self._x([r["value"] for r in rows])
+                y = self._y([r[f"{side}_{self.shown_metric}"] for r in rows])
+                dots.setData(x=x, y=y)
+                self._run_points.extend((float(a), float(b), r) for a, b, r in zip(x, y, rows))
         if s.best_value is not None:
             best = next(st for st in s.stats if st.value == s.best_value)
             xb = float(self._x([s.best_value])[0])
             yb = float(self._y([best.test_mean])[0])
-            star = pg.ScatterPlotItem([xb], [yb], symbol="star", size=16, brush=pg.mkBrush(TEST_COLOR),
-                                      pen=pg.mkPen(self._fg, width=1))
-            star.setZValue(10)
-            star.setAcceptedMouseButtons(Qt.MouseButton.NoButton)   # clicks reach the run dots beneath
-            pi.addItem(star)
+            self._star.setData([xb], [yb])
             fmt = f"{yb:.1f}%" if self.shown_metric == "error" else f"{yb:.3g}"
-            label = pg.TextItem(f"best test: {format_value(s.best_value)} ({fmt})", color=self._fg,
-                                anchor=(0.5, 1.2))
-            label.setPos(xb, yb)
-            label.setZValue(10)
-            pi.addItem(label)
+            self._best_label.setText(f"best test: {format_value(s.best_value)} ({fmt})")
+            self._best_label.setPos(xb, yb)
+            for item in (self._star, self._best_label):
+                item.setVisible(True)
         pad = 0.04 * (x_hi - x_lo)
         pi.setXRange(x_lo - pad, x_hi + pad, padding=0)
         pi.setYRange(-0.03 * y_top, y_top * 1.08, padding=0)
-
 
     def run_at(self, scene_pos, radius: float = 10.0) -> dict | None:
         """The row of the run dot nearest to ``scene_pos`` within ``radius`` pixels, if any."""
@@ -254,9 +280,9 @@ class SweepPanel(QWidget):
         self._started = 0.0
         self._failures: list[str] = []
         self.connect_timeout = 5.0       # seconds to wait for a Dask scheduler
-        self._redraw = QTimer(self)       # rows arriving in a burst redraw the graph once
+        self._redraw = QTimer(self)       # rows arriving in a burst redraw the graph once (<= 4/s)
         self._redraw.setSingleShot(True)
-        self._redraw.setInterval(100)
+        self._redraw.setInterval(250)
         self._redraw.timeout.connect(self._draw)
 
         self.param = QComboBox()
