@@ -7,16 +7,22 @@ machines without a display (or without PySide6). Every user error ends as one li
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import multiprocessing
 import os
 import re
 import sys
 import time
-from typing import NoReturn
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import NnvizError
+
+if TYPE_CHECKING:
+    from .experiment import Experiment
+    from .presets import Preset
 
 COMMANDS = ("train", "presets", "screenshot")
 FILE_DEFAULT_EPOCHS = 1000
@@ -107,36 +113,77 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- resolving an EXPERIMENT argument ----------------------------------------------------------------------
 
-def _is_file_argument(text: str) -> bool:
-    """A path rather than a lesson name: an existing file, or something that looks like a path."""
-    return os.path.isfile(text) or text.endswith(".nnviz") or os.sep in text or "/" in text
+@dataclass(frozen=True)
+class Resolved:
+    """What an EXPERIMENT argument names: a lesson (``preset`` set) or a file (``path`` set)."""
+    label: str                  # how the summary names it: the lesson name or the file's base name
+    experiment: Experiment
+    epochs: int                 # the default length of a run: the lesson's, or FILE_DEFAULT_EPOCHS
+    path: str | None = None
+    preset: Preset | None = None
 
 
-def resolve_experiment(text: str | None):
-    """(label, Experiment, default epochs) for a lesson name or a .nnviz path (None: the opening lesson)."""
-    from .presets import DEFAULT_PRESET, PRESETS, get_preset
+def looks_like_path(text: str) -> bool:
+    """A file rather than a lesson name: an existing path (a folder only if it is not also a lesson name),
+    or anything with a path separator or a .nnviz/.csv suffix."""
+    from .presets import PRESETS
+
+    if os.sep in text or "/" in text or (os.altsep and os.altsep in text):
+        return True
+    if text.lower().endswith((".nnviz", ".csv")):
+        return True
+    if text in PRESETS:
+        return os.path.lexists(text) and not os.path.isdir(text)
+    return os.path.lexists(text)
+
+
+def resolve_experiment(text: str | None) -> Resolved:
+    """The one way every command reads an EXPERIMENT argument (None: the opening lesson).
+
+    A path is loaded (``no such file`` when missing, and whatever the loader says about a bad or special
+    file: it refuses what is not a regular file before opening it); anything else is a lesson name.
+    """
+    from .presets import DEFAULT_PRESET, PRESETS
 
     if text is None:
         text = DEFAULT_PRESET
-    if _is_file_argument(text):
+    if looks_like_path(text):
+        if text.lower().endswith(".csv") and os.path.isfile(text):
+            raise NnvizError(f"{text}: a points CSV, not an experiment; import it in the app "
+                             "(File > Import points) and save it as a .nnviz file")
         from .experiment import load_experiment
-        return os.path.basename(text), load_experiment(text), FILE_DEFAULT_EPOCHS
-    if text not in PRESETS:
-        try:
-            get_preset(text)
-        except NnvizError as e:
-            raise NnvizError(f"{e}, or give the path of a .nnviz file") from None
-    preset = PRESETS[text]
-    return preset.name, preset.build(), preset.epochs
+        return Resolved(os.path.basename(text) or text, load_experiment(text), FILE_DEFAULT_EPOCHS, path=text)
+    preset = PRESETS.get(text)
+    if preset is None:
+        close = difflib.get_close_matches(text, list(PRESETS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise NnvizError(f"unknown lesson {text!r}{hint}; see `nnviz presets`, or give the path of a .nnviz file")
+    return Resolved(preset.name, preset.build(), preset.epochs, preset=preset)
 
 
 # -- commands ---------------------------------------------------------------------------------------------
+
+# Qt's own system libraries (any platform, offscreen too), by the file name in an ImportError
+QT_SYSTEM_LIBRARIES = {"libEGL": "libegl1", "libGL": "libgl1", "libxkbcommon": "libxkbcommon0",
+                       "libfontconfig": "libfontconfig1", "libdbus-1": "libdbus-1-3"}
+
+
+def _qt_missing(what: str, error: ImportError) -> int:
+    """An ImportError of PySide6: a missing system library (say which package) or a missing PySide6."""
+    text = str(error)
+    if ".so" in text:
+        name = text.split(":")[0].strip()
+        package = next((p for stem, p in QT_SYSTEM_LIBRARIES.items() if name.startswith(stem + ".so")), None)
+        hint = f" (on Debian/Ubuntu: sudo apt install {package})" if package else ""
+        return _fail(f"{what}: Qt needs the system library {name}, which is missing{hint}")
+    return _fail(f"{what}: {error} (is PySide6 installed?)")
+
 
 def _run_gui(path: str | None) -> int:
     try:
         from .ui.app import run_gui
     except ImportError as e:
-        return _fail(f"the app cannot start: {e} (is PySide6 installed?)")
+        return _qt_missing("the app cannot start", e)
     return run_gui(path)
 
 
@@ -155,23 +202,21 @@ def _first_sentence(text: str) -> str:
 
 
 def _cmd_screenshot(args) -> int:
-    epochs = args.epochs
-    if epochs is None:
-        epochs = resolve_experiment(args.experiment)[2]
+    resolved = resolve_experiment(args.experiment)   # before Qt: a bad argument fails fast, with or without it
+    epochs = resolved.epochs if args.epochs is None else args.epochs
     try:
-        from .ui.screenshot import take_screenshot
+        from .ui.screenshot import DEFAULT_SIZE, take_screenshot
     except ImportError as e:
-        return _fail(f"screenshots need the app: {e} (is PySide6 installed?)")
-    if args.size is None:
-        return take_screenshot(args.experiment, epochs, args.out)
-    return take_screenshot(args.experiment, epochs, args.out, args.size)
+        return _qt_missing("screenshots need the app", e)
+    return take_screenshot(resolved, epochs, args.out, args.size or DEFAULT_SIZE)
 
 
 def _cmd_train(args) -> int:
     from .engine import Trainer, limit_blas_threads
 
-    label, experiment, default_epochs = resolve_experiment(args.experiment)
-    epochs = default_epochs if args.epochs is None else args.epochs
+    resolved = resolve_experiment(args.experiment)
+    label, experiment = resolved.label, resolved.experiment
+    epochs = resolved.epochs if args.epochs is None else args.epochs
     config = experiment.config.copy()
     if args.seed is not None:
         config.architecture.seed = args.seed
@@ -192,13 +237,15 @@ def _cmd_train(args) -> int:
             progress.update(trainer)
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        progress.clear()
     seconds = time.perf_counter() - start
-    progress.clear()
 
     if trainer.stop_info is not None and trainer.stop_info.kind == "no_training_points":
         return _fail(f"{label}: {trainer.stop_info.message}")
     if args.csv is not None:
-        _write_text(args.csv, trainer.history.to_csv())
+        from .fileio import write_atomically
+        write_atomically(args.csv, trainer.history.to_csv())
     if args.save is not None:
         from .experiment import Experiment, save_experiment
         save_experiment(Experiment(config=trainer.config.copy(), points=experiment.points, name=experiment.name,
@@ -215,16 +262,10 @@ def _check_writable(path: str) -> None:
         raise NnvizError(f"{path}: is a folder, not a file")
     if not os.path.isdir(directory):
         raise NnvizError(f"{path}: the folder {directory} does not exist")
+    if os.path.exists(path) and not os.path.isfile(path):   # a pipe or a device is never replaced
+        raise NnvizError(f"{path}: is not a regular file")
     if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         raise NnvizError(f"{path}: permission denied")
-
-
-def _write_text(path: str, text: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-    except OSError as e:
-        raise NnvizError(f"{path}: cannot write ({e.strerror or e})") from None
 
 
 class _Progress:
@@ -255,38 +296,48 @@ class _Progress:
 
 def summary_line(label: str, trainer, seconds: float, interrupted: bool = False) -> str:
     """E.g. ``spiral: 300 epochs (completed), best test loss 0.004 at epoch 295, final train loss 0.011
-    error 0.4%, test loss 0.004 error 0.0%, 120 epochs/s``."""
-    h, stop = trainer.history, trainer.stop_info
-    ran = len(h)
+    error 0.4%, test loss 0.004 error 0.0%, 120 epochs/s``.
+
+    Everything comes from ``Trainer.summary()``: the true number of epochs (not history rows, which thin
+    out on long runs), and the losses of the weights the trainer holds now; after an early stop that
+    restored the best weights, those are the restored epoch's and are labelled so.
+    """
+    s = trainer.summary()
+    epochs = int(s["epochs"])
+    kind = s.get("stop_kind") or ""
+    restored = bool(s.get("restored"))
     if interrupted:
         reason = "interrupted"
-    elif stop is None:
+    elif not kind:
         reason = "completed"
-    elif stop.kind == "early_stopping":
-        restored = trainer.config.early_stopping.restore_best and trainer.best_epoch is not None
+    elif kind == "early_stopping":
         reason = f"early stopping{', best weights restored' if restored else ''}"
-    elif stop.kind == "diverged":
-        reason = f"diverged at epoch {stop.epoch}; lower the learning rate"
+    elif kind == "diverged":
+        stop = getattr(trainer, "stop_info", None)
+        reason = f"diverged at epoch {stop.epoch if stop else epochs + 1}; lower the learning rate"
     else:
-        reason = stop.kind.replace("_", " ")
-    parts = [f"{label}: {ran} epoch{'s' if ran != 1 else ''} ({reason})"]
-    monitor = trainer.config.early_stopping.monitor
-    if trainer.best_epoch is not None:
-        parts.append(f"best {monitor.replace('_', ' ')} {_number(trainer.best_value)} at epoch {trainer.best_epoch}")
+        reason = kind.replace("_", " ")
+    parts = [f"{label}: {epochs} epoch{'s' if epochs != 1 else ''} ({reason})"]
+    best_epoch = s.get("best_epoch")
+    best_value = s.get("best_value", getattr(trainer, "best_value", math.nan))
+    if best_epoch is not None and best_value is not None and math.isfinite(best_value):
+        monitor = s.get("monitor") or trainer.config.early_stopping.monitor
+        parts.append(f"best {monitor.replace('_', ' ')} {_number(best_value)} at epoch {best_epoch}")
     finals = []
     for role in ("train", "test", "validation"):
-        loss = h.last(f"{role}_loss")
-        if not math.isfinite(loss):
+        loss = s.get(f"{role}_loss", math.nan)
+        if loss is None or not math.isfinite(loss):
             continue
-        error = h.last(f"{role}_error")
+        error = s.get(f"{role}_error", math.nan)
         text = f"{role} loss {_number(loss)}"
-        if math.isfinite(error):
+        if error is not None and math.isfinite(error):
             text += f" error {100 * error:.1f}%"
         finals.append(text)
     if finals:
-        finals[0] = "final " + finals[0]
+        held = s.get("weights_epoch", best_epoch)
+        finals[0] = (f"restored weights of epoch {held}: " if restored else "final ") + finals[0]
         parts.extend(finals)
-    rate = ran / seconds if seconds > 0 else math.inf
+    rate = epochs / seconds if seconds > 0 else math.inf
     parts.append(f"{rate:.0f} epochs/s" if math.isfinite(rate) else "instant")
     return ", ".join(parts)
 
@@ -317,6 +368,8 @@ def main(argv=None) -> int:
         return _cmd_screenshot(args)
     except NnvizError as e:
         return _fail(str(e))
+    except MemoryError:   # the engine bounds its memory (a last resort for what it did not foresee)
+        return _fail("out of memory: use fewer neurons or layers, a smaller batch, or fewer points")
     except OSError as e:   # the loaders and writers turn these into NnvizError; this is the safety net
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
         return _fail(f"{where}{e.strerror or e}")

@@ -1,6 +1,7 @@
 """The `nnviz` command: headless training, the lesson list, dispatch to the app, and clean user errors."""
 import csv
 import io
+import os
 import re
 import subprocess
 import sys
@@ -9,8 +10,9 @@ import numpy as np
 import pytest
 
 from nnviz import __version__
-from nnviz.cli import main
+from nnviz.cli import main, resolve_experiment, summary_line
 from nnviz.engine import Trainer
+from nnviz.errors import NnvizError
 from nnviz.experiment import load_experiment
 from nnviz.presets import DEFAULT_PRESET, PRESETS, get_preset
 
@@ -18,13 +20,14 @@ NUMBER = r"\d[\d.e+-]*"
 SUMMARY = re.compile(
     rf"^(?P<label>\S+): (?P<epochs>\d+) epochs \((?P<reason>[^)]*)\), "
     rf"best test loss (?P<best_loss>{NUMBER}) at epoch (?P<best_epoch>\d+), "
-    rf"final train loss (?P<train_loss>{NUMBER}) error (?P<train_error>\d+\.\d)%, "
-    rf"test loss (?P<test_loss>{NUMBER}) error (?P<test_error>\d+\.\d)%, \d+ epochs/s$")
+    rf"(?P<held>final|restored weights of epoch (?P<held_epoch>\d+):) train loss (?P<train_loss>{NUMBER}) "
+    rf"error (?P<train_error>\d+\.\d)%, "
+    rf"test loss (?P<test_loss>{NUMBER}) error (?P<test_error>\d+\.\d)%, (?P<rate>\d+) epochs/s$")
 
 
-def run_cli(*args, cwd=None):
+def run_cli(*args, cwd=None, timeout=300):
     return subprocess.run([sys.executable, "-m", "nnviz", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+                          timeout=timeout, cwd=cwd)
 
 
 def summary(text: str) -> re.Match:
@@ -90,12 +93,36 @@ def test_seed_changes_the_initial_weights_reproducibly(tmp_path, capsys):
     assert not np.array_equal(a.weights[0][0], c.weights[0][0])
 
 
-def test_early_stopping_is_reported_as_the_stop_reason(capsys):
-    assert main(["train", "early-stopping"]) == 0
+def test_early_stopping_reports_the_restored_weights_the_user_gets(tmp_path, capsys):
+    saved = tmp_path / "stopped.nnviz"
+    assert main(["train", "early-stopping", "--save", saved]) == 0
     m = summary(capsys.readouterr().out)
     patience = get_preset("early-stopping").build().config.early_stopping.patience
     assert m["reason"] == "early stopping, best weights restored"
     assert int(m["epochs"]) == int(m["best_epoch"]) + patience < get_preset("early-stopping").epochs
+    # the losses shown are those of the restored (saved) weights, labelled as such, not the last epoch's
+    assert m["held"].startswith("restored weights") and m["held_epoch"] == m["best_epoch"]
+    exp = load_experiment(saved)
+    last = exp.history.last("test_loss")
+    held = Trainer(exp.config, exp.points, weights=exp.weights).summary()
+    assert float(m["test_loss"]) == pytest.approx(held["test_loss"], rel=2e-3)
+    assert float(m["test_loss"]) == pytest.approx(float(m["best_loss"]), rel=2e-3)
+    assert float(m["train_loss"]) == pytest.approx(held["train_loss"], rel=2e-3)
+    assert abs(float(m["test_loss"]) - last) > 0.05   # the discarded last epoch scored differently
+
+
+def test_summary_counts_epochs_not_history_rows(monkeypatch, capsys):
+    # long runs thin their history out (every 2nd, 4th, ... epoch); shrink the limit so 300 epochs do
+    from nnviz.engine.history import History
+    monkeypatch.setattr(History.__init__, "__defaults__", (1024, 16))
+    assert main(["train", "circle", "--epochs", "300"]) == 0
+    assert summary(capsys.readouterr().out)["epochs"] == "300"
+
+    trainer = Trainer(get_preset("circle").build().config, get_preset("circle").build().points)
+    trainer.train(300)
+    assert len(trainer.history) < 300   # the history really holds fewer rows than epochs
+    m = summary(summary_line("circle", trainer, seconds=2.0))
+    assert m["epochs"] == "300" and m["rate"] == "150"   # epochs/s from true epochs
 
 
 def test_regression_summary_has_no_error_rates(capsys):
@@ -134,12 +161,66 @@ def test_no_arguments_or_a_file_opens_the_app(monkeypatch, tmp_path):
     assert opened == [None, str(path)]
 
 
-def test_screenshot_passes_its_arguments_through(monkeypatch):
+def test_screenshot_passes_the_resolved_experiment_through(monkeypatch):
     calls = []
     monkeypatch.setattr("nnviz.ui.screenshot.take_screenshot", lambda *args: calls.append(args) or 0)
     assert main(["screenshot", "spiral", "--epochs", "3", "--out", "x.png", "--size", "800x600"]) == 0
     assert main(["screenshot", "--out", "y.png"]) == 0   # the opening lesson, trained for its length
-    assert calls == [("spiral", 3, "x.png", (800, 600)), (None, get_preset(DEFAULT_PRESET).epochs, "y.png")]
+    (spiral, epochs, out, size), (default, default_epochs, out2, size2) = calls
+    assert (spiral.label, spiral.preset.name, spiral.path, epochs, out, size) == ("spiral", "spiral", None, 3,
+                                                                                   "x.png", (800, 600))
+    assert spiral.experiment == get_preset("spiral").build()
+    assert (default.label, default_epochs, out2, size2) == (DEFAULT_PRESET, get_preset(DEFAULT_PRESET).epochs,
+                                                            "y.png", (1440, 900))
+
+
+# -- one way of reading an EXPERIMENT argument, for every command ---------------------------------------------
+
+@pytest.mark.parametrize("command", ["train", "screenshot"])
+@pytest.mark.parametrize("argument", ["missing.nnviz", "points.CSV", "sub/dir/circle", "./spirall"])
+def test_anything_path_like_is_a_file_for_every_command(command, argument, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    extra = ["--out", "x.png"] if command == "screenshot" else []
+    assert main([command, argument, "--epochs", "3", *extra]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"nnviz: error: {argument}: no such file\n"
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "screenshot"])
+def test_a_bare_unknown_name_is_an_unknown_lesson_for_every_command(command, capsys):
+    extra = ["--out", "x.png"] if command == "screenshot" else []
+    assert main([command, "spirall", *extra]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("nnviz: error: unknown lesson 'spirall' (did you mean 'spiral'?); "
+                                        "see `nnviz presets`") and err.count("\n") == 1
+
+
+def test_existing_files_are_files_but_a_folder_does_not_hide_a_lesson(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "circle").mkdir()   # a folder that happens to share a lesson's name
+    assert resolve_experiment("circle").preset.name == "circle"
+    saved = tmp_path / "mine"       # an existing file is a file, whatever its name
+    from nnviz.experiment import save_experiment
+    save_experiment(get_preset("regression").build(), saved)
+    resolved = resolve_experiment("mine")
+    assert resolved.path == "mine" and resolved.preset is None and resolved.label == "mine"
+    assert resolved.experiment.config == get_preset("regression").build().config
+    (tmp_path / "pts.csv").write_text("x,y,label\n0,0,0\n")
+    with pytest.raises(NnvizError, match="a points CSV, not an experiment"):
+        resolve_experiment("pts.csv")
+
+
+@pytest.mark.parametrize("command", ["train", "screenshot"])
+def test_a_named_pipe_is_refused_not_waited_on(command, tmp_path):
+    fifo = tmp_path / "f.nnviz"
+    os.mkfifo(fifo)
+    extra = ["--out", tmp_path / "x.png"] if command == "screenshot" else []
+    # a hang fails the test by the timeout instead of blocking the suite
+    r = subprocess.run([sys.executable, "-m", "nnviz", command, str(fifo), *map(str, extra)], capture_output=True,
+                       text=True, timeout=30, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == f"nnviz: error: {fifo}: is a named pipe (FIFO), not a regular file; not an experiment file\n"
 
 
 def test_headless_commands_never_import_qt():
@@ -160,7 +241,7 @@ def garbage_file(tmp_path):
 
 # name: (arguments, given the test's tmp_path), expected exit code, a fragment of the message
 BAD_INVOCATIONS = {
-    "unknown preset": (lambda tmp: ["train", "spirall"], 1, "unknown preset 'spirall'"),
+    "unknown lesson": (lambda tmp: ["train", "spirall"], 1, "unknown lesson 'spirall'"),
     "missing file": (lambda tmp: ["train", tmp / "missing.nnviz"], 1, "no such file"),
     "bad file": (lambda tmp: ["train", garbage_file(tmp)], 1, "not valid JSON"),
     "non-numeric epochs": (lambda tmp: ["train", "--epochs", "ten"], 2, "--epochs"),
@@ -184,10 +265,198 @@ def test_user_errors_in_process(case, tmp_path, capsys):
     assert "nnviz: error: " in err and fragment in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("case", ["unknown preset", "bad file", "non-numeric epochs", "save onto a folder"])
+@pytest.mark.parametrize("case", ["unknown lesson", "bad file", "non-numeric epochs", "save onto a folder"])
 def test_user_errors_subprocess(case, tmp_path):
     make_args, code, fragment = BAD_INVOCATIONS[case]
     r = run_cli(*make_args(tmp_path))
     assert r.returncode == code and r.stdout == ""
     assert r.stderr.strip().splitlines()[-1].startswith("nnviz: error: ")
     assert fragment in r.stderr and "Traceback" not in r.stderr
+
+
+# -- failures at run time: one line, a non-zero exit, no traceback; the CSV is written atomically ------------
+
+def test_out_of_memory_during_training_is_one_line(monkeypatch, capsys):
+    def exhausted(self, epochs):
+        raise MemoryError()
+    monkeypatch.setattr(Trainer, "train", exhausted)
+    assert main(["train", "circle", "--epochs", "5"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("nnviz: error: out of memory: ") and err.count("\n") == 1
+
+
+def test_a_configuration_the_engine_refuses_is_one_line(monkeypatch, capsys):
+    from nnviz.errors import ConfigError
+
+    def refuse(self, config, points, weights=None):
+        raise ConfigError("optimizer.batch_size", "this batch does not fit in memory; at most 1000 would")
+    monkeypatch.setattr(Trainer, "__init__", refuse)
+    assert main(["train", "circle", "--epochs", "5"]) == 1
+    assert capsys.readouterr() == ("", "nnviz: error: optimizer.batch_size: this batch does not fit in memory; "
+                                       "at most 1000 would\n")
+
+
+def test_metrics_csv_is_written_atomically(tmp_path, monkeypatch, capsys):
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text("epoch,train_loss\n1,0.5\n")
+    real_replace = os.replace
+
+    def disk_full(src, dst, *args, **kwargs):   # the last step of an atomic write; a plain open() never gets here
+        if os.fspath(dst) == str(metrics):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst, *args, **kwargs)
+    monkeypatch.setattr(os, "replace", disk_full)
+    assert main(["train", "circle", "--epochs", "3", "--csv", metrics]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"nnviz: error: {metrics}: cannot write (No space left on device)\n"
+    assert metrics.read_text() == "epoch,train_loss\n1,0.5\n"    # the old file is whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]   # and no temporary file is left
+
+
+def test_csv_and_save_onto_a_named_pipe_are_refused_before_training(tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for option in ("--csv", "--save"):   # opening a pipe to write would wait for a reader: the timeout says so
+        r = run_cli("train", "circle", "--epochs", 3, option, fifo, timeout=30)
+        assert (r.returncode, r.stdout, r.stderr) == (1, "", f"nnviz: error: {fifo}: is not a regular file\n")
+
+
+def test_a_missing_qt_system_library_is_named_with_its_package(capsys):
+    from nnviz.cli import _qt_missing
+    assert _qt_missing("the app cannot start",
+                       ImportError("libEGL.so.1: cannot open shared object file: No such file or directory")) == 1
+    assert capsys.readouterr().err == ("nnviz: error: the app cannot start: Qt needs the system library libEGL.so.1, "
+                                       "which is missing (on Debian/Ubuntu: sudo apt install libegl1)\n")
+
+
+# -- nnviz screenshot says what really happened --------------------------------------------------------------
+
+def run_screenshot(tmp_path, *args, patch: str = ""):
+    """`nnviz screenshot ARGS --out tmp/shot.png` in a fresh process, after ``patch`` (Python) has run."""
+    out = tmp_path / "shot.png"
+    code = f"{patch}\nimport sys\nfrom nnviz.cli import main\nsys.exit(main(sys.argv[1:]))"
+    r = subprocess.run([sys.executable, "-c", code, "screenshot", *map(str, args), "--out", str(out)],
+                       capture_output=True, text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    return r, out
+
+
+def experiment_file(tmp_path, preset: str, name: str, change) -> str:
+    from nnviz.experiment import save_experiment
+    exp = get_preset(preset).build()
+    change(exp)
+    path = tmp_path / name
+    save_experiment(exp, path)
+    return path
+
+
+def test_screenshot_of_a_completed_run_without_qt_noise(tmp_path):
+    r, out = run_screenshot(tmp_path, "circle", "--epochs", 5, "--size", "1000x700")
+    assert r.returncode == 0 and r.stderr == ""   # no "This plugin does not support propagateSizeHints()"
+    assert r.stdout == f"wrote {out} (1000x700): trained 5 epochs\n" and out.stat().st_size > 1000
+
+
+def test_screenshot_of_an_early_stop_says_where_it_stopped(tmp_path):
+    asked = get_preset("early-stopping").epochs
+    r, out = run_screenshot(tmp_path, "early-stopping", "--size", "1000x700")
+    assert r.returncode == 0 and r.stderr == ""   # the stop banner, shown late, adds no Qt warning either
+    m = re.fullmatch(rf"wrote {re.escape(str(out))} \(1000x700\): trained (\d+) of {asked} epochs; stopped early: "
+                     r"Early stopping at epoch (\d+): .* Restored the best weights, from epoch \d+\.\n", r.stdout)
+    assert m and m[1] == m[2] and int(m[1]) < asked and out.exists()
+
+
+def test_screenshot_of_a_diverged_run_says_so(tmp_path):
+    def explode(exp):
+        exp.config.optimizer.name, exp.config.optimizer.learning_rate = "sgd", 10.0
+        exp.config.optimizer.momentum, exp.config.optimizer.batch_size = 0.99, 1
+    path = experiment_file(tmp_path, "regression", "diverges.nnviz", explode)
+    r, out = run_screenshot(tmp_path, path, "--epochs", 50, "--size", "1000x700")
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.startswith(f"wrote {out} (1000x700): trained 0 of 50 epochs; Training diverged at epoch 1: ")
+
+
+def test_screenshot_with_no_training_points_says_nothing_was_trained(tmp_path):
+    def all_test(exp):
+        from nnviz.data.points import PointSet
+        p = exp.points
+        exp.points = PointSet(p.xy, p.target, np.ones(len(p), np.int8))
+    path = experiment_file(tmp_path, "circle", "untrainable.nnviz", all_test)
+    r, out = run_screenshot(tmp_path, path, "--epochs", 5, "--size", "1000x700")
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout == (f"wrote {out} (1000x700): nothing trained of 5 epochs asked: "
+                        "There are no training points: add some, or re-split the data.\n")
+
+
+def test_screenshot_fails_and_writes_nothing_when_training_crashes(tmp_path):
+    patch = ("from nnviz.engine import Trainer\n"
+             "def crash(self, *a, **k): raise RuntimeError('boom')\n"
+             "Trainer.step_epoch = crash")
+    r, out = run_screenshot(tmp_path, "circle", "--epochs", 5, patch=patch)
+    assert r.returncode == 1 and r.stdout == "" and not out.exists()
+    assert "RuntimeError: boom" in r.stderr   # the traceback of a bug is worth reporting
+    assert r.stderr.splitlines()[-1] == "nnviz: error: internal error while training: boom; no image written"
+
+
+def test_screenshot_fails_and_writes_nothing_when_drawing_crashes(tmp_path):
+    patch = ("from nnviz.ui.main_window import MainWindow\n"
+             "def crash(self, *a, **k): raise RuntimeError('cannot draw')\n"
+             "MainWindow._show_snapshot = crash")
+    r, out = run_screenshot(tmp_path, "circle", "--epochs", 5, patch=patch)
+    assert r.returncode == 1 and r.stdout == "" and not out.exists()
+    assert r.stderr.splitlines()[-1] == ("nnviz: error: internal error: RuntimeError: cannot draw; "
+                                         "no image written")
+
+
+def test_screenshot_out_of_memory_is_one_line(tmp_path):
+    patch = ("from nnviz.engine import Trainer\n"
+             "def exhausted(self, *a, **k): raise MemoryError()\n"
+             "Trainer.step_epoch = exhausted")
+    r, out = run_screenshot(tmp_path, "circle", "--epochs", 5, patch=patch)
+    assert r.returncode == 1 and r.stdout == "" and not out.exists()
+    assert r.stderr == ("nnviz: error: out of memory: use fewer neurons or layers, a smaller batch, or fewer "
+                        "points; no image written\n")
+
+
+# -- Qt's X11 plugin and its system libraries ----------------------------------------------------------------
+
+@pytest.mark.parametrize("env, xcb", [
+    ({"DISPLAY": ":0"}, True),
+    ({"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"}, True),
+    ({"DISPLAY": ":0", "QT_QPA_PLATFORM": "offscreen"}, False),
+    ({"DISPLAY": ":0", "QT_QPA_PLATFORM": "wayland;xcb"}, False),
+    ({"DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0"}, False),
+    ({"DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"}, True),   # no Wayland display: Qt falls back to X11
+    ({"QT_QPA_PLATFORM": "xcb"}, False),                          # no display: a different problem
+    ({}, False),
+])
+def test_xcb_is_checked_only_when_qt_will_use_it(env, xcb):
+    from nnviz.ui.app import missing_xcb_libraries, platform_is_xcb
+    assert platform_is_xcb(env) is xcb
+    assert missing_xcb_libraries(env, can_load=lambda name: False) == ([] if not xcb else missing_xcb_libraries(
+        {"DISPLAY": ":0"}, can_load=lambda name: False))
+
+
+def test_missing_xcb_libraries_are_named_with_the_exact_install_line(monkeypatch, capsys):
+    from nnviz.ui import app
+    absent = {"libxcb-cursor.so.0", "libxcb-icccm.so.4"}
+    monkeypatch.setattr(app, "_can_load", lambda name: name not in absent)
+    for name in ("QT_QPA_PLATFORM", "XDG_SESSION_TYPE", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISPLAY", ":0")
+
+    class Stop(Exception):
+        pass
+
+    def make_app(*args):   # the QApplication (which loads the platform plugin) comes after the advice
+        raise Stop
+    monkeypatch.setattr(app, "make_app", make_app)
+    with pytest.raises(Stop):
+        app.run_gui(None)
+    err = capsys.readouterr().err
+    assert "missing: libxcb-cursor.so.0, libxcb-icccm.so.4." in err
+    assert "\n    sudo apt install libxcb-cursor0 libxcb-icccm4\n" in err
+    # everything present, or another platform: not a word
+    monkeypatch.setattr(app, "_can_load", lambda name: True)
+    assert app.warn_missing_system_libraries() is False
+    monkeypatch.setattr(app, "_can_load", lambda name: False)
+    assert app.warn_missing_system_libraries({"DISPLAY": ":0", "QT_QPA_PLATFORM": "offscreen"}) is False
+    assert capsys.readouterr().err == ""
