@@ -1,0 +1,43 @@
+"""The monkey in the normal suite: seeded random user actions on the real window with its real child
+process, invariant checks every few actions (see tests/monkey.py; long runs: README, testing)."""
+import os
+
+from monkey import Monkey
+
+SEED = int(os.environ.get("NNVIZ_MONKEY_TEST_SEED", "11"))
+ACTIONS = int(os.environ.get("NNVIZ_MONKEY_TEST_ACTIONS", "250"))
+
+
+def run(tmp_path, seed, actions=0, replay=None, **kwargs):
+    monkey = Monkey(seed, str(tmp_path), hang_seconds=90, **kwargs)
+    return monkey.run(actions, replay=replay)
+
+
+def test_a_short_seeded_monkey_run_finds_nothing(qapp, tmp_path):
+    result = run(tmp_path, SEED, ACTIONS, check_every=25)
+    assert result.actions == ACTIONS and result.checks >= ACTIONS // 25
+    assert result.ok, f"monkey seed {SEED} (replay: python -m tests.monkey --seeds {SEED} --actions {ACTIONS}):\n" \
+        + result.describe()
+
+
+# Issue 11 item 1, as the monkey first found it: the Regression lesson, Problem set to Classification, a
+# point added (the child refuses the points), + Layer, Save, Problem back to Regression. The child must then
+# train on the window's 501 points, or the window must say plainly that it does not.
+ITEM_1 = [
+    [0, "open_lesson", {"title": "Regression: a bumpy surface"}],
+    [1, "control", {"name": "problem", "op": "index", "value": 0}],
+    [2, "tool", {"name": "tool.add"}],
+    [3, "click", {"x": 0.5, "y": 0.5, "button": "left", "shift": False}],
+    [4, "control", {"name": "architecture.hidden_layers.add", "op": "click"}],
+    [5, "check", {"round_trip": True}],
+    [6, "control", {"name": "problem", "op": "index", "value": 1}],
+    [7, "check", {"round_trip": True}],
+    [8, "play", {}],
+    [9, "wait_frames", {"n": 3}],
+    [10, "check", {"round_trip": True, "reopen": True}],
+]
+
+
+def test_item_1_the_child_trains_on_what_the_window_shows_or_the_window_says_not(qapp, tmp_path):
+    result = run(tmp_path, 1, replay=ITEM_1, check_every=1000)
+    assert not [f for f in result.failures if f.kind in ("invariant", "exception")], result.describe()
