@@ -334,8 +334,13 @@ def summary_line(label: str, trainer, seconds: float, interrupted: bool = False)
             text += f" error {100 * error:.1f}%"
         finals.append(text)
     if finals:
-        held = s.get("weights_epoch", best_epoch)
-        finals[0] = (f"restored weights of epoch {held}: " if restored else "final ") + finals[0]
+        held = s.get("weights_epoch", best_epoch if restored else epochs)
+        if restored:
+            finals[0] = f"restored weights of epoch {held}: " + finals[0]
+        elif kind == "diverged":   # the weights from before the epoch that diverged were kept
+            finals[0] = f"kept weights of epoch {held}: " + finals[0]
+        else:
+            finals[0] = "final " + finals[0]
         parts.extend(finals)
     rate = epochs / seconds if seconds > 0 else math.inf
     parts.append(f"{rate:.0f} epochs/s" if math.isfinite(rate) else "instant")

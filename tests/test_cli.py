@@ -364,10 +364,20 @@ def test_screenshot_of_an_early_stop_says_where_it_stopped(tmp_path):
     assert m and m[1] == m[2] and int(m[1]) < asked and out.exists()
 
 
+def explode(exp):
+    exp.config.optimizer.name, exp.config.optimizer.learning_rate = "sgd", 10.0
+    exp.config.optimizer.momentum, exp.config.optimizer.batch_size = 0.99, 1
+
+
+def test_train_summary_of_a_diverged_run_names_the_weights_kept(tmp_path, capsys):
+    path = experiment_file(tmp_path, "regression", "diverges.nnviz", explode)
+    assert main(["train", path, "--epochs", "50"]) == 0
+    line = capsys.readouterr().out
+    assert re.fullmatch(rf"diverges.nnviz: 0 epochs \(diverged at epoch 1; lower the learning rate\), kept weights "
+                        rf"of epoch 0: train loss {NUMBER}, test loss {NUMBER}, 0 epochs/s\n", line), line
+
+
 def test_screenshot_of_a_diverged_run_says_so(tmp_path):
-    def explode(exp):
-        exp.config.optimizer.name, exp.config.optimizer.learning_rate = "sgd", 10.0
-        exp.config.optimizer.momentum, exp.config.optimizer.batch_size = 0.99, 1
     path = experiment_file(tmp_path, "regression", "diverges.nnviz", explode)
     r, out = run_screenshot(tmp_path, path, "--epochs", 50, "--size", "1000x700")
     assert r.returncode == 0 and r.stderr == ""
