@@ -470,3 +470,14 @@ def test_missing_xcb_libraries_are_named_with_the_exact_install_line(monkeypatch
     monkeypatch.setattr(app, "_can_load", lambda name: False)
     assert app.warn_missing_system_libraries({"DISPLAY": ":0", "QT_QPA_PLATFORM": "offscreen"}) is False
     assert capsys.readouterr().err == ""
+
+
+def test_screenshot_of_a_configuration_the_engine_refuses_is_one_line(tmp_path):
+    patch = ("from nnviz.engine import Trainer\n"
+             "from nnviz.errors import ConfigError\n"
+             "def refuse(self, *a, **k): raise ConfigError('optimizer.batch_size', 'at most 20000 rows would fit')\n"
+             "Trainer.set_experiment = refuse")
+    r, out = run_screenshot(tmp_path, "circle", "--epochs", 5, patch=patch)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "", "nnviz: error: optimizer.batch_size: at most 20000 rows would fit; no image written\n")
+    assert not out.exists()
