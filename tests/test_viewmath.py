@@ -69,3 +69,18 @@ def test_epoch_ticks_are_whole_numbers():
     assert integer_tick_levels([(2.0, 0.0), (0.5, 0.5)]) == [(2.0, 0.0), (1.0, 0.0)]
     assert integer_tick_levels([(1000.0, 0.0), (200.0, 0.0)]) == [(1000.0, 0.0), (200.0, 0.0)]
     assert whole_ticks([0.0, 0.5, 1.0, 1.5, 2.0]) == [0.0, 1.0, 2.0]
+
+
+def test_weight_histograms_share_symmetric_edges_and_count_like_numpy():
+    from nnviz.viewmath import weight_histograms
+    rng = np.random.default_rng(1)
+    weights = [(rng.normal(0, 2, (3, 5)), rng.normal(size=5)), (rng.normal(0, 0.1, (5, 2)), np.zeros(2))]
+    weights[1][0][0, 0] = np.nan   # not counted
+    hists = weight_histograms(weights, bins=21)
+    top = np.nanmax([np.nanmax(np.abs(W)) for W, _ in weights])
+    for (W, _), (edges, counts) in zip(weights, hists):
+        assert edges.size == 22 and edges[0] == -top and edges[-1] == top
+        np.testing.assert_array_equal(counts, np.histogram(W[np.isfinite(W)], edges)[0])
+    assert hists[0][1].sum() == 15 and hists[1][1].sum() == 9
+    zero = weight_histograms([np.zeros((2, 2))])   # all-zero weights: a unit range, all in the middle bin
+    assert zero[0][0][0] == -1.0 and zero[0][1][20] == 4
