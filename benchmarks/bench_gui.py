@@ -1,4 +1,4 @@
-"""GUI benchmark: the real main window (offscreen) training while it draws.
+"""GUI benchmark: the real main window training while it draws (offscreen, or on an X display).
 
 For TensorFlow Playground's default (circle, 4-2 tanh) and its heavy case (spiral, 6x8 tanh,
 batch 10, lr 0.03) it reports, over a fixed time:
@@ -8,19 +8,24 @@ batch 10, lr 0.03) it reports, over a fixed time:
   - for the heavy case, the wall time from Play until training error first drops below 5%.
 
 Usage: python benchmarks/bench_gui.py [--seconds 10] [--repeats 3] [--features x1,x2]
+                                     [--platform offscreen|xcb] [--xvfb] [--profile]
+The header names the Qt platform plugin that really ran. ``--platform xcb`` draws on the X display in
+$DISPLAY (a real one, or Xvfb: ``xvfb-run -a python benchmarks/bench_gui.py --platform xcb``);
+``--xvfb`` starts a private Xvfb server itself (needs the ``Xvfb`` program) and draws on it.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
 
 from nnviz.data.generators import generate  # noqa: E402
 from nnviz.engine import ExperimentConfig  # noqa: E402
@@ -116,15 +121,85 @@ def _median(runs: list[dict]) -> dict:
     return out
 
 
-def main(argv=None) -> int:
+def start_xvfb() -> subprocess.Popen:
+    """A private Xvfb server on a free display number; DISPLAY and QT_QPA_PLATFORM point at it."""
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        raise SystemExit("--xvfb: the Xvfb program is not installed (Debian/Ubuntu: apt install xvfb)")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen([exe, "-displayfd", str(write_fd), "-screen", "0", "1920x1200x24", "-nolisten", "tcp"],
+                              pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        server.kill()
+        raise SystemExit("--xvfb: Xvfb did not start")
+    os.environ["DISPLAY"] = f":{number}"
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    return server
+
+
+def load_text() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return "load " + " ".join(f.read().split()[:3])
+    except OSError:
+        return "load unknown"
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--features", default="x1,x2", help="inputs for the heavy case (Playground: x1,x2)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per case; the median of each figure is shown")
-    args = ap.parse_args(argv)
+    ap.add_argument("--platform", choices=("offscreen", "xcb"), default=None,
+                    help="Qt platform plugin (default: offscreen, or xcb with --xvfb); xcb needs DISPLAY, e.g. "
+                         "under xvfb-run -a")
+    ap.add_argument("--xvfb", action="store_true", help="start a private Xvfb server and draw on it (xcb)")
+    ap.add_argument("--profile", action="store_true",
+                    help="profile the GUI process with cProfile (not the training child); the 30 most costly "
+                         "functions are printed, the data kept in /tmp/bench_gui.prof")
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    server = None
+    if args.xvfb:
+        server = start_xvfb()
+    elif args.platform == "xcb":
+        if not os.environ.get("DISPLAY"):
+            raise SystemExit("--platform xcb: DISPLAY is not set (run under xvfb-run -a, or use --xvfb)")
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+    else:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    try:
+        return _bench(args)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(5)
+
+
+def _bench(args) -> int:
     app = make_app()
-    print(f"nnviz GUI benchmark: offscreen, 1440x900 window, {args.seconds:g} s per case, "
-          f"median of {args.repeats} runs, {os.cpu_count()} cores")
+    where = QGuiApplication.platformName()
+    if where == "xcb":
+        where += f" on DISPLAY={os.environ.get('DISPLAY', '')}"
+    print(f"nnviz GUI benchmark: Qt platform {where}, 1440x900 window, {args.seconds:g} s per case, "
+          f"median of {args.repeats} runs, {os.cpu_count()} cores ({cpu_model()}), {load_text()} at start")
     cases = [("Playground default (circle, 4-2 tanh)", playground_default, None),
              ("Playground heavy (spiral, 6x8 tanh, batch 10)",
               lambda: playground_heavy(args.features.split(",")), 0.05)]
@@ -139,14 +214,14 @@ def main(argv=None) -> int:
                else f"not within {args.seconds:g} s ({r['epochs']:.0f} epochs)")
         print(f"{name:48} {r['epochs_per_s']:9.0f} {r['fps']:6.1f} {r['stall_p50']:8.1f}ms "
               f"{r['stall_p99']:5.1f}ms {r['stall_max']:5.1f}ms  {fit}")
+    print(f"({load_text()} at the end)")
     return 0
 
 
 if __name__ == "__main__":
-    if "--profile" in sys.argv:   # profile the GUI process (the child is not profiled)
+    if "--profile" in sys.argv[1:]:   # profile the GUI process (the child is not profiled)
         import cProfile
         import pstats
-        sys.argv.remove("--profile")
         cProfile.run("main()", "/tmp/bench_gui.prof")
         pstats.Stats("/tmp/bench_gui.prof").sort_stats("tottime").print_stats(30)
         sys.exit(0)
