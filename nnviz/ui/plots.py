@@ -16,12 +16,13 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QSettings, Qt
-from PySide6.QtGui import QAction, QColor, QPalette
-from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QRectF, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QPalette, QPen, QTransform
+from PySide6.QtWidgets import (QDockWidget, QDoubleSpinBox, QGraphicsItem, QLabel, QMainWindow, QSizePolicy,
+                               QSplitter, QToolBar, QVBoxLayout, QWidget)
 
 from ..engine.history import History
-from ..viewmath import ema, integer_tick_levels, whole_ticks  # noqa: F401  (ema: re-exported for old imports)
+from ..viewmath import ema, integer_tick_levels, weight_histograms, whole_ticks  # noqa: F401  (ema: re-exported)
 from .palette import CLASS_COLORS
 
 MAX_BUCKETS = 2048          # envelope buckets per curve: ~2 points per pixel on a wide screen
@@ -209,6 +210,67 @@ def _fmt(v: float) -> str:
 
 def _percent(v: float) -> str:
     return f"{100 * v:.3g}%"
+
+
+# -- pens ---------------------------------------------------------------------------------------------
+# Curves are drawn with 1-pixel cosmetic, antialiased pens. A pen wider than one pixel goes through
+# Qt's stroker (an outline path per segment, then a fill): 11-15 ms per repaint of a 7-curve plot,
+# the largest GUI stall while training. A 1-pixel pen takes the cosmetic line rasteriser (~0.2 ms per
+# curve). The curves that carry the story (train and test loss, the input and output layers) are
+# drawn twice, one device pixel apart: two pixels thick for the price of two thin lines.
+def curve_pen(color, style=Qt.PenStyle.SolidLine) -> QPen:
+    """A 1-pixel cosmetic pen (the cheap rasteriser path), whatever the view's scale."""
+    pen = pg.mkPen(color, width=1, style=style)
+    pen.setCosmetic(True)
+    return pen
+
+
+class _Bold(QGraphicsItem):
+    """Draws its curve's path a second time one device pixel lower: a 2-pixel line at 1-pixel cost."""
+
+    def __init__(self, item: pg.PlotDataItem):
+        super().__init__(item)   # no reference back to the item: a cycle would wait for the GC
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
+
+    def geometry_changed(self, *_):
+        self.prepareGeometryChange()
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return self.parentItem().curve.boundingRect()
+
+    def paint(self, painter, option, widget=None):
+        curve = self.parentItem().curve
+        if not curve.isVisible() or curve.xData is None or len(curve.xData) < 2:
+            return
+        painter.save()
+        painter.setWorldTransform(painter.worldTransform() * QTransform.fromTranslate(0.0, 1.0))
+        painter.setRenderHint(painter.RenderHint.Antialiasing, bool(curve.opts["antialias"]))
+        painter.setPen(curve.opts["pen"])
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(curve.getPath())
+        painter.restore()
+
+
+def make_curve(pen: QPen, bold: bool = False) -> pg.PlotDataItem:
+    """A curve item drawn with ``pen`` (antialiased); ``bold`` draws it two pixels thick (see _Bold)."""
+    item = pg.PlotDataItem(pen=pen, connect="finite", antialias=True)
+    set_bold(item, bold)
+    return item
+
+
+def set_bold(item: pg.PlotDataItem, bold: bool) -> None:
+    extra = getattr(item, "_nnviz_bold", None)
+    if bold and extra is None:
+        extra = item._nnviz_bold = _Bold(item)
+        item.sigPlotChanged.connect(extra.geometry_changed)
+    if extra is not None:
+        extra.setVisible(bold)
+
+
+def is_bold(item: pg.PlotDataItem) -> bool:
+    extra = getattr(item, "_nnviz_bold", None)
+    return extra is not None and extra.isVisibleTo(item)
 
 
 # -- widgets ------------------------------------------------------------------------------------------
@@ -440,6 +502,16 @@ class _MetricPlot(QWidget):
     def _view_to_epoch(self, x: float) -> float:
         return 10.0 ** min(x, 300.0) if self._log_x else float(x)
 
+    def _add_header(self) -> QLabel:
+        """A line of text between the toolbar and the plot: numbers and notes that must not cover curves."""
+        label = QLabel(self)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setWordWrap(True)
+        label.setContentsMargins(4, 0, 4, 0)
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)   # never widens the dock
+        self.layout().insertWidget(1, label)
+        return label
+
     def _add_legend(self):
         # Under the x axis rather than inside the view, where it would hide the ends of the curves.
         self.legend = pg.LegendItem(labelTextColor=self._fg, labelTextSize="8pt", horSpacing=4, verSpacing=-6)
@@ -447,8 +519,8 @@ class _MetricPlot(QWidget):
         self.legend.setParentItem(self.plot_item)
         self.plot_item.layout.addItem(self.legend, 4, 1)
 
-    def _add_curve(self, key: str, label: str, pen) -> pg.PlotDataItem:
-        curve = pg.PlotDataItem(pen=pen, connect="finite")
+    def _add_curve(self, key: str, label: str, pen, bold: bool = False) -> pg.PlotDataItem:
+        curve = make_curve(pen, bold)
         self.plot_item.addItem(curve)
         curve.hide()
         self.curves[key] = curve
@@ -557,6 +629,9 @@ class _MetricPlot(QWidget):
     def _after_redraw(self):
         pass
 
+    def _fixed_y_range(self) -> tuple[float, float] | None:
+        """A y range that does not follow the data (e.g. a share: 0 to 1), or None."""
+        return None
 
     def _apply_range(self) -> None:
         """Fit the view to the data in steps: x to a 'nice' number of epochs, y to nice bounds."""
@@ -568,7 +643,8 @@ class _MetricPlot(QWidget):
         drawn = [self._drawn[k] for k, on in self._shown.items() if on and k in self._drawn]
         drawn = [(x, y) for x, y in drawn if x.size]
         if not drawn:   # nothing yet: a plain empty frame rather than pyqtgraph's unit square
-            target = ((0.0, 2.0) if self._log_x else (0.0, 100.0), (-4.0, 1.0) if self._log else (0.0, 1.0))
+            target = ((0.0, 2.0) if self._log_x else (0.0, 100.0),
+                      self._fixed_y_range() or ((-4.0, 1.0) if self._log else (0.0, 1.0)))
             if self._auto_x and target != self._range:
                 self._range = target
                 self._setting_range = True
@@ -598,6 +674,9 @@ class _MetricPlot(QWidget):
             y0 = 0.0 if lo >= 0 else -nice_ceil(-lo)
             y1 = nice_ceil(hi * 1.02) if hi > 0 else 0.0
             y_range = (y0, y1 if y1 > y0 else y0 + 1.0)
+        fixed = self._fixed_y_range()
+        if fixed is not None:
+            y_range = fixed
         target = (x_range if self._auto_x else None, y_range)
         if target != self._range:
             self._range = target
@@ -626,16 +705,13 @@ class _MetricPlot(QWidget):
         items = self.legend.items
         if not items:
             return
-        gap = self.legend.layout.horizontalSpacing()
-        widths = [sample.boundingRect().width() + label.boundingRect().width() + 3 * gap
-                  for sample, label in items]
         room = self.view_box.width() or self.plot_widget.width()
-        columns = 1
-        for c in range(len(widths), 1, -1):
-            if sum(max(widths[i::c]) for i in range(c)) <= room:
-                columns = c
+        # the layout's own measure of each column count (labels' rects are stretched to their columns,
+        # so adding up their widths misjudges it); few counts to try, and only when the legend changes
+        for columns in range(len(items), 0, -1):
+            self.legend.setColumnCount(columns)
+            if columns == 1 or self.legend.layout.effectiveSizeHint(Qt.SizeHint.PreferredSize).width() <= room:
                 break
-        self.legend.setColumnCount(columns)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
@@ -711,15 +787,12 @@ class LossPlot(_MetricPlot):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        width = 2
         self._add_legend()
-        self._add_curve("train", "train", pg.mkPen(TRAIN_COLOR, width=width))
-        self._add_curve("test", "test", pg.mkPen(TEST_COLOR, width=width))
-        self._add_curve("validation", "validation",
-                        pg.mkPen(VALIDATION_COLOR, width=width, style=Qt.PenStyle.DashDotLine))
-        self._add_curve("penalty", "penalty", pg.mkPen(PENALTY_COLOR, width=width, style=Qt.PenStyle.DashLine))
-        self._add_curve("objective", "train + penalty",
-                        pg.mkPen(TRAIN_COLOR, width=1.5, style=Qt.PenStyle.DotLine))
+        self._add_curve("train", "train", curve_pen(TRAIN_COLOR), bold=True)
+        self._add_curve("test", "test", curve_pen(TEST_COLOR), bold=True)
+        self._add_curve("validation", "validation", curve_pen(VALIDATION_COLOR, Qt.PenStyle.DashDotLine))
+        self._add_curve("penalty", "penalty", curve_pen(PENALTY_COLOR, Qt.PenStyle.DashLine))
+        self._add_curve("objective", "train + penalty", curve_pen(TRAIN_COLOR, Qt.PenStyle.DotLine))
         self._objective = _Growable()
         self._objective_inputs = (np.nan, np.nan)
 
@@ -747,19 +820,21 @@ class LossPlot(_MetricPlot):
         self._add_log_epochs_toggle()
         self._marks = {"best": (None, "best test", ""), "stop": (None, "stopped", "")}
 
-        marker_fill = QColor(self._bg)
-        marker_fill.setAlpha(215)
-        self.best_line = pg.InfiniteLine(
-            angle=90, pen=pg.mkPen(TEST_COLOR, width=1, style=Qt.PenStyle.DashLine),
-            label="best test",
-            labelOpts={"position": 0.96, "color": TEST_COLOR, "fill": marker_fill})
-        self.stop_line = pg.InfiniteLine(
-            angle=90, pen=pg.mkPen(self._fg, width=1, style=Qt.PenStyle.DashDotDotLine),
-            label="stopped", labelOpts={"position": 0.84, "color": self._fg, "fill": marker_fill})
+        # The current values as numbers, and what the marker lines mean, in a header above the plot:
+        # text inside the data area would cover the curves exactly where they matter.
+        self.header = self._add_header()
+        self.numbers = QLabel(self)        # kept for tests and the readout: plain text of the numbers
+        self.numbers.hide()
+        self.marks = QLabel(self)          # plain text of the markers' notes
+        self.marks.hide()
+        self._header_parts = ("", "")
+        self.best_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(TEST_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        self.stop_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(self._fg, width=1,
+                                                                style=Qt.PenStyle.DashDotDotLine))
         self.stop_reason = ""
         for line in (self.best_line, self.stop_line):
             line.hide()
-            line.setZValue(50)
+            line.setZValue(-5)   # under the curves: a marker never hides a curve
             self.plot_item.addItem(line, ignoreBounds=True)
 
         self.empty_note = pg.TextItem("", color=self._muted(), anchor=(0.5, 0.5))
@@ -796,6 +871,7 @@ class LossPlot(_MetricPlot):
         self.set_best_epoch(None)
         self.set_stop_epoch(None)
         self.empty_note.hide()
+        self._update_header()
 
     def _objective_column(self) -> np.ndarray:
         """train_loss + penalty, extended by the new rows only."""
@@ -825,7 +901,53 @@ class LossPlot(_MetricPlot):
             return series.max_abs > 0   # no regularisation: an all-zero line only adds clutter
         return series.has_data
 
+    def current_numbers(self) -> str:
+        """The last epoch's losses and errors as text ("" without rows): "loss / error: train 0.052 / 3.1% · ..."."""
+        h = self.history
+        if h is None or len(h) == 0:
+            return ""
+        parts = []
+        for key in ("train", "test", "validation"):
+            loss = float(h[self._LOSS[key]][-1])
+            error = float(h[self._ERROR[key]][-1])
+            if not np.isfinite(loss) and not np.isfinite(error):
+                continue
+            values = [_fmt(loss) if np.isfinite(loss) else "–"]
+            if np.isfinite(error):
+                values.append(_percent(error))
+            parts.append(f"{key} {' / '.join(values)}")
+        if not parts:
+            return ""
+        errors = any(np.isfinite(float(h[name][-1])) for name in self._ERROR.values())
+        return f"{'loss / error' if errors else 'loss'}: " + " · ".join(parts)
+
+    def _update_header(self) -> None:
+        numbers = self.current_numbers()
+        marks = []
+        for key, color, glyph in (("best", TEST_COLOR, "┆"), ("stop", self._fg.name(), "┊")):
+            epoch, what, detail = self._marks[key]
+            if epoch is None or not np.isfinite(float(epoch)):
+                continue
+            if len(detail) > MARKER_DETAIL_CHARS:
+                detail = detail[:MARKER_DETAIL_CHARS - 1].rstrip() + "…"
+            marks.append((color, glyph, f"{what}: {float(epoch):.0f}" + (f" ({detail})" if detail else "")))
+        marks_text = "   ".join(f"{g} {t}" for _, g, t in marks)
+        if (numbers, marks_text) == self._header_parts:
+            return
+        self._header_parts = (numbers, marks_text)
+        self.numbers.setText(numbers)
+        self.marks.setText(marks_text)
+        colored = numbers
+        for key, color in (("train", TRAIN_COLOR), ("test", TEST_COLOR), ("validation", VALIDATION_COLOR)):
+            colored = colored.replace(f" {key} ", f' <b style="color:{color}">{key}</b> ', 1)
+        html = [colored] if numbers else []
+        html += [f'<span style="color:{c}">{g} {_html_escape(t)}</span>' for c, g, t in marks]
+        self.header.setText("&nbsp;&nbsp;&nbsp;".join(html))
+        tip = "The last epoch's loss and, after the slash, its error rate (the share of misclassified points)."
+        self.header.setToolTip(tip + (f"\nStopped: {self.stop_reason}" if self.stop_reason else ""))
+
     def _after_redraw(self):
+        self._update_header()
         nothing = len(self.history) > 0 and not any(self._shown.values())
         if nothing:
             self.empty_note.setText("No error rates: this is a regression task." if self.error_mode
@@ -849,7 +971,8 @@ class LossPlot(_MetricPlot):
     def set_best_epoch(self, epoch: float | None, label: str = "best test") -> None:
         """Mark the epoch with the best monitored score (``label`` names it), or remove the mark (None)."""
         self._marks["best"] = (epoch, label, "")
-        _place(self.best_line, epoch, label, "", self._epoch_to_view)
+        _place(self.best_line, epoch, self._epoch_to_view)
+        self._update_header()
 
     def set_stop_epoch(self, epoch: float | None, reason: str = "") -> None:
         """Mark where early stopping ended training, labelled with ``reason``; None removes the mark."""
@@ -857,43 +980,50 @@ class LossPlot(_MetricPlot):
         if self.stop_line.toolTip() != self.stop_reason:
             self.stop_line.setToolTip(self.stop_reason)
         self._marks["stop"] = (epoch, "stopped", self.stop_reason)
-        _place(self.stop_line, epoch, "stopped", self.stop_reason, self._epoch_to_view)
+        _place(self.stop_line, epoch, self._epoch_to_view)
+        self._update_header()
 
     def _epoch_axis_changed(self) -> None:
         for key, line in (("best", self.best_line), ("stop", self.stop_line)):
-            epoch, what, detail = self._marks[key]
-            _place(line, epoch, what, detail, self._epoch_to_view)
+            _place(line, self._marks[key][0], self._epoch_to_view)
 
 
-MARKER_DETAIL_CHARS = 48   # longer early-stopping reasons are cut in the label (the banner has them in full)
+MARKER_DETAIL_CHARS = 48   # longer early-stopping reasons are cut in the header (the banner has them in full)
 
 
-def _place(line: pg.InfiniteLine, epoch: float | None, what: str, detail: str = "",
-           to_view=float) -> None:
-    """Move a marker line to ``epoch`` (hide it for None/NaN) and label it "what: epoch (detail)".
+def _html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _place(line: pg.InfiniteLine, epoch: float | None, to_view=float) -> None:
+    """Move a marker line to ``epoch`` (hide it for None/NaN); its meaning is written in the header.
 
     Called with every frame, so it does nothing when nothing changed."""
     if epoch is None or not np.isfinite(float(epoch)):
         line.hide()
         return
-    if len(detail) > MARKER_DETAIL_CHARS:
-        detail = detail[:MARKER_DETAIL_CHARS - 1].rstrip() + "…"
-    text = f"{what}: {float(epoch):.0f}" + (f" ({detail})" if detail else "")
-    fmt = text.replace("{", "{{").replace("}", "}}")   # the label str.format()s its text
     at = to_view(float(epoch))
-    if line.isVisible() and line.value() == at and line.label.format == fmt:
+    if line.isVisible() and line.value() == at:
         return
-    line.label.format = fmt
     line.setValue(at)
     line.show()
-    line.label.valueChanged()
+
+
+SHORT_LAYER_LABELS = 4   # more layers than this: "1 in", "2", "3" ... "10 out" (the dock title says "per layer")
+
+
+def layer_label(j: int, n: int) -> str:
+    """Legend text of layer ``j`` (0-based) of ``n``: every layer is named, briefly when there are many."""
+    tag = " (input → output)" if n == 1 else " (input)" if j == 0 else " (output)" if j == n - 1 else ""
+    if n > SHORT_LAYER_LABELS:
+        return f"{j + 1} in" if j == 0 else f"{j + 1} out" if j == n - 1 else f"{j + 1}"
+    return f"layer {j + 1}{tag}"
 
 
 class GradientPlot(_MetricPlot):
     """Per-layer gradient magnitude vs epoch on a log axis, coloured from input side to output side."""
 
     y_label = "|dW|"
-    MAX_LEGEND_LAYERS = 8
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -931,19 +1061,20 @@ class GradientPlot(_MetricPlot):
         self.series.clear()
         self._labels.clear()
         for j, color in enumerate(self.layer_colors(n)):
-            pen = pg.mkPen(color, width=2)
+            pen = curve_pen(color)
+            bold = j in (0, n - 1)   # input and output layers: the two ends of the gradient ladder
             if j < len(self._pool):
                 curve = self._pool[j]
                 curve.setPen(pen)
+                set_bold(curve, bold)
             else:
-                curve = pg.PlotDataItem(pen=pen, connect="finite")
+                curve = make_curve(pen, bold)
                 self.plot_item.addItem(curve)
                 self._pool.append(curve)
-            tag = " (input → output)" if n == 1 else " (input)" if j == 0 else " (output)" if j == n - 1 else ""
             key = f"layer{j}"
             self.curves[key] = curve
             self.series[key] = _Series()
-            self._labels[key] = f"layer {j + 1}{tag}"
+            self._labels[key] = layer_label(j, n)
         for curve in self._pool[n:]:
             curve.setData([], [])
             curve.hide()
@@ -953,12 +1084,6 @@ class GradientPlot(_MetricPlot):
     def _on_history_changed(self):
         if self.history.n_layers != self.n_layers:   # only after a reset to another architecture
             self._build_curves(self.history.n_layers)
-
-    def _legend_keys(self):
-        keys = list(self.curves)
-        if len(keys) > self.MAX_LEGEND_LAYERS:   # the ramp speaks for the middle layers
-            keys = [keys[0], keys[len(keys) // 2], keys[-1]]
-        return keys
 
     def _columns(self):
         data = self.history[self.column]
@@ -971,6 +1096,9 @@ class GradientPlot(_MetricPlot):
         if self.n_layers > 1 and data[-1] > 0 and np.isfinite(data[0]):
             text += f"  (input/output {data[0] / data[-1]:.2g})"
         return f"epoch {int(self.history['epoch'][row])}: {text}"
+
+
+HIST_LOG_FLOOR = 0.5   # with a log count axis, empty bins are drawn at this count (below 1)
 
 
 class WeightsPlot(GradientPlot):
@@ -988,9 +1116,106 @@ class WeightsPlot(GradientPlot):
         self.plot_item.setLogMode(self._log_x, False)
         self.plot_item.setLabel("left", self.y_label, color=self._fg.name())
 
+        # Beside the curves: a histogram of each layer's weights now (L1 piles them up at zero, L2
+        # keeps them small and spread). It appears with the first histograms the window is given.
+        self.log_count_button = self._add_toggle(
+            "Log count", "Count the histogram's weights on a logarithmic axis, so a few large weights stay "
+                         "visible next to a tall bin at zero.", False, self._on_log_count)
+        self.hist_widget = pg.PlotWidget(background=self._bg, axisItems={"left": _Axis("left")})
+        self.hist_widget.setMinimumWidth(120)
+        self.hist_item: pg.PlotItem = self.hist_widget.getPlotItem()
+        self.hist_item.setMenuEnabled(False)
+        self.hist_item.hideButtons()
+        self.hist_item.showGrid(x=True, y=True, alpha=0.15)
+        self.hist_item.getViewBox().setMouseEnabled(x=False, y=False)
+        self.hist_item.getViewBox().disableAutoRange()
+        for name, text in (("left", "weights"), ("bottom", "weight value")):
+            axis = self.hist_item.getAxis(name)
+            axis.enableAutoSIPrefix(False)
+            axis.setPen(self._muted())
+            axis.setTextPen(self._fg)
+            self.hist_item.setLabel(name, text, color=self._fg.name())
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        layout = self.layout()
+        layout.insertWidget(layout.indexOf(self.plot_widget), self.splitter, 1)
+        self.splitter.addWidget(self.plot_widget)
+        self.splitter.addWidget(self.hist_widget)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.hist_widget.hide()
+        self.log_count_button.setVisible(False)
+        self._hist_curves: list[pg.PlotDataItem] = []
+        self.histograms: list[tuple[np.ndarray, np.ndarray]] = []
+        self._hist_range = None
+
     @property
     def column(self) -> str:
         return "weight_norm" if self.norm_button.isChecked() else "near_zero"
+
+    def _fixed_y_range(self):
+        # a share runs from 0 to 1: an axis that rescaled itself made 0.07 (L2) look like 0.8 (L1)
+        return None if self.norm_button.isChecked() else (0.0, 1.0)
+
+    # -- weight histograms ---------------------------------------------------------------------------
+    def set_weights(self, weights) -> None:
+        """Histogram ``[(W, b), ...]`` (input side first) per layer: see viewmath.weight_histograms."""
+        self.set_weight_histograms(weight_histograms(weights))
+
+    def set_weight_histograms(self, histograms) -> None:
+        """Show one histogram per layer: ``[(edges, counts), ...]``, input side first, ``len(edges) ==
+        len(counts) + 1``. An empty list or None hides the histogram. Existing items are reused."""
+        hists = []
+        for edges, counts in histograms or []:
+            edges = np.asarray(edges, dtype=float).ravel()
+            counts = np.asarray(counts, dtype=float).ravel()
+            if edges.size != counts.size + 1:
+                raise ValueError(f"set_weight_histograms: {edges.size} edges for {counts.size} counts "
+                                 "(expected one edge more than counts)")
+            hists.append((edges, counts))
+        self.histograms = hists
+        self.hist_widget.setVisible(bool(hists))
+        self.log_count_button.setVisible(bool(hists))
+        colors = self.layer_colors(len(hists)) if hists else []
+        while len(self._hist_curves) < len(hists):
+            curve = make_curve(curve_pen(self._fg))
+            curve.setData([0.0, 1.0], [0.0], stepMode="center")
+            self.hist_item.addItem(curve)
+            self._hist_curves.append(curve)
+        for j, curve in enumerate(self._hist_curves):
+            if j >= len(hists):
+                curve.hide()
+                continue
+            edges, counts = hists[j]
+            if curve.opts["pen"].color() != colors[j]:
+                curve.setPen(curve_pen(colors[j]))
+            curve.setData(edges, self._count_values(counts), stepMode="center")
+            curve.show()
+        self._apply_hist_range()
+
+    def _count_values(self, counts: np.ndarray) -> np.ndarray:
+        if not self.log_count_button.isChecked():
+            return counts
+        return np.maximum(counts, HIST_LOG_FLOOR)   # an empty bin sits on the floor, not at log(0)
+
+    def _on_log_count(self, on: bool) -> None:
+        self.hist_item.setLogMode(False, bool(on))
+        self.set_weight_histograms(self.histograms)
+
+    def _apply_hist_range(self) -> None:
+        if not self.histograms:
+            return
+        lo = min(float(e[0]) for e, _ in self.histograms)
+        hi = max(float(e[-1]) for e, _ in self.histograms)
+        top = max((float(c.max()) for _, c in self.histograms if c.size), default=1.0)
+        if self.log_count_button.isChecked():
+            y_range = (math.log10(HIST_LOG_FLOOR), max(1.0, math.ceil(math.log10(max(top, 1.0)))))
+        else:
+            y_range = (0.0, nice_ceil(max(top, 1.0) * 1.02))
+        target = ((lo, hi), y_range)
+        if target != self._hist_range:   # ranges move in steps: an axis re-renders when its range changes
+            self._hist_range = target
+            self.hist_item.getViewBox().setRange(xRange=target[0], yRange=target[1], padding=0)
 
     def _on_norm(self, on: bool) -> None:
         self._log = bool(on)
@@ -1008,6 +1233,10 @@ class WeightsPlot(GradientPlot):
         return f"epoch {int(self.history['epoch'][row])}: {text}"
 
 
+COMPACT_LR_WIDTH = 150   # px: a constant learning rate's dock shrinks to its one line of text
+LR_PLOT_WIDTH = 300      # px: the width it gets back when the rate starts changing (unless it had more)
+
+
 class LearningRatePlot(_MetricPlot):
     """The learning rate used in each epoch."""
 
@@ -1015,11 +1244,66 @@ class LearningRatePlot(_MetricPlot):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self._add_curve("learning_rate", "learning rate", pg.mkPen(LEARNING_RATE_COLOR, width=2))
+        self._add_curve("learning_rate", "learning rate", curve_pen(LEARNING_RATE_COLOR), bold=True)
         self.log_button = self._add_toggle(
             "Log y", "Use a logarithmic y axis, which turns an exponential decay into a straight line.",
             False, self._set_log)
         self._add_log_epochs_toggle()
+
+        # A constant rate needs no plot: a line of text, and the dock may shrink to it.
+        self.constant_note = QLabel(self)
+        self.constant_note.setWordWrap(True)
+        self.constant_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.constant_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.layout().addWidget(self.constant_note, 1)
+        self.constant_note.hide()
+        self._compact = None
+        self._wide_width = LR_PLOT_WIDTH
+        self._set_compact(True, "")
+
+    compact_changed = Signal(bool)
+
+    @property
+    def compact(self) -> bool:
+        """True while the rate has been constant (or there are no epochs yet): the plot is folded away."""
+        return bool(self._compact)
+
+    def _set_compact(self, on: bool, text: str) -> None:
+        if on and self.constant_note.text() != text:
+            self.constant_note.setText(text)
+        if on == self._compact:
+            return
+        self._compact = on
+        self.toolbar.setVisible(not on)
+        self.plot_widget.setVisible(not on)
+        self.constant_note.setVisible(on)
+        dock = self.parentWidget()
+        window = dock.parentWidget() if isinstance(dock, QDockWidget) else None
+        if on:
+            if self.width() > COMPACT_LR_WIDTH:
+                self._wide_width = self.width()
+            self.setMaximumWidth(COMPACT_LR_WIDTH)
+        else:
+            self.setMaximumWidth(16777215)   # QWIDGETSIZE_MAX
+            if isinstance(window, QMainWindow) and not dock.isFloating():
+                # a dock does not grow back by itself: give the plot the width it had before folding
+                window.resizeDocks([dock], [self._wide_width], Qt.Orientation.Horizontal)
+            elif self.isWindow():
+                self.resize(max(self.width(), self._wide_width), self.height())
+        self.layout().activate()
+        self.compact_changed.emit(on)
+
+    def _after_redraw(self):
+        rates = self.history["learning_rate"] if self.history is not None else np.empty(0)
+        finite = rates[np.isfinite(rates)]
+        constant = finite.size == 0 or bool(finite.min() == finite.max())
+        text = (f"Learning rate {_fmt(finite[-1])}, constant so far." if finite.size
+                else "The learning rate is plotted here when it changes (a schedule).")
+        self._set_compact(constant, text)
+
+    def clear(self) -> None:
+        super().clear()
+        self._after_redraw()
 
     def _columns(self):
         return {"learning_rate": self.history["learning_rate"]}
