@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .experiment import Experiment
     from .presets import Preset
 
-COMMANDS = ("train", "presets", "screenshot")
+COMMANDS = ("train", "presets", "screenshot", "sweep")
 FILE_DEFAULT_EPOCHS = 1000
 MAX_EPOCHS = 100_000_000
 PROGRESS_SECONDS = 0.5
@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"epochs to train first (default: the lesson's length, {FILE_DEFAULT_EPOCHS} for a file)")
     shot.add_argument("--out", required=True, metavar="PNG", help="the image file to write")
     shot.add_argument("--size", type=_size, metavar="WxH", help="window size in pixels (default: 1440x900)")
+
+    from . import sweep_cli   # imports no Qt
+    sweep_cli.add_parser(commands)
     return parser
 
 
@@ -370,6 +373,9 @@ def main(argv=None) -> int:
             return _cmd_presets()
         if args.command == "train":
             return _cmd_train(args)
+        if args.command == "sweep":
+            from . import sweep_cli
+            return sweep_cli.run(args)
         return _cmd_screenshot(args)
     except NnvizError as e:
         return _fail(str(e))
