@@ -54,6 +54,10 @@ GIF_MAX_FPS = 15   # GIFs for slides and web pages: smaller files, half the enco
 MAX_BACKLOG_SECONDS = 2.0     # frames waiting for the encoder before the recorder stops grabbing new ones
 ELAPSED_SIGNAL_SECONDS = 0.25
 H264_OPTIONS = {"preset": "veryfast", "crf": "20", "movflags": "+faststart"}
+# Nice value for the encoder thread (and x264's threads, which inherit it). 0: measured on 2 busy cores
+# (benchmarks/bench_record.py), a niced encoder did not shorten the GUI's stalls but fell seconds behind,
+# so the video repeated more pictures. NNVIZ_ENCODER_NICE=10 tries it again.
+ENCODER_NICE = int(os.environ.get("NNVIZ_ENCODER_NICE", "0") or 0)
 
 
 def _require_av():
@@ -208,6 +212,17 @@ class VideoWriter:
             self._container.close()
 
 
+def _lower_thread_priority() -> None:
+    """Nice this thread (Linux: per thread; x264's worker threads, made by it, inherit it): when the CPU is
+    short, the GUI thread and the training process come first and the encoder catches up afterwards."""
+    if ENCODER_NICE <= 0:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ENCODER_NICE)
+    except (AttributeError, OSError):   # not Linux, or not allowed: encode at normal priority
+        pass
+
+
 class _Encoder(threading.Thread):
     """Takes (frame or None, repeat) items from a queue and feeds every writer; ``_END`` finishes."""
 
@@ -232,6 +247,7 @@ class _Encoder(threading.Thread):
         self.queue.put((self._END, 0, ()))
 
     def run(self) -> None:
+        _lower_thread_priority()
         try:
             while True:
                 image, repeat, blank = self.queue.get()
