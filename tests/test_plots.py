@@ -341,7 +341,7 @@ def test_gradient_curves_per_layer_graded_from_input_to_output(qtbot):
         np.testing.assert_array_equal(data(curve)[1], h["grad_norm"][:, j])
     assert w.plot_item.getAxis("left").logMode
     assert "|dW|" in w.plot_item.getAxis("left").labelText
-    assert legend_labels(w) == ["layer 1 (input)", "layer 2", "layer 3", "layer 4 (output)"]
+    assert legend_labels(w) == [] and w.layer_strip.labels() == ["1", "2", "3", "4"]   # input ... output
     luminance = [0.2126 * c.redF() + 0.7152 * c.greenF() + 0.0722 * c.blueF()
                  for c in (curve.opts["pen"].color() for curve in w.curves.values())]
     assert luminance == sorted(luminance) and luminance[-1] - luminance[0] > 0.4   # a sequential ramp
@@ -374,7 +374,8 @@ def test_gradient_layer_count_change_rebuilds_curves_only_then(qtbot):
     assert legend_labels(w) == ["layer 1 (input)", "layer 2 (output)"]
     w.set_history(make_history(30, n_layers=12))
     assert len(w.curves) == 12 and len(drawn()) == 12
-    assert legend_labels(w) == ["1 in"] + [str(j) for j in range(2, 12)] + ["12 out"]   # every layer
+    assert legend_labels(w) == [] and w.layer_strip.labels() == [str(j) for j in range(1, 13)]   # every layer
+    assert [c.name() for c in w.layer_strip.colors] == [c.name() for c in w.layer_colors(12)]
     w.grab()
     w.set_history(make_history(30, n_layers=1))
     assert legend_labels(w) == ["layer 1 (input → output)"] and len(drawn()) == 1
@@ -728,21 +729,35 @@ def test_near_zero_share_axis_is_fixed_from_0_to_1(qtbot):
                                 "weight_norm": np.array([30.0, 20.0])})
     w = shown(WeightsPlot(), qtbot)
     w.set_history(h)
-    assert tuple(w.view_box.viewRange()[1]) == pytest.approx((0.0, 1.0))
+    def fixed():
+        lo, hi = w.view_box.viewRange()[1]
+        return lo == pytest.approx(0.0) and 1.0 <= hi <= 1.05
+    assert fixed()
     w.norm_button.setChecked(True)                 # norms follow the data (log axis)
-    assert tuple(w.view_box.viewRange()[1]) != pytest.approx((0.0, 1.0))
+    assert not fixed()
     w.norm_button.setChecked(False)
-    assert tuple(w.view_box.viewRange()[1]) == pytest.approx((0.0, 1.0))
+    assert fixed()
 
 
 def test_gradient_legend_names_ten_layers_without_eating_the_plot(qtbot):
     w = shown(GradientPlot(), qtbot, size=(460, 270))
+    w.set_history(make_history(200, n_layers=2))
+    assert legend_labels(w) == ["layer 1 (input)", "layer 2 (output)"]
+    assert not w.layer_strip.isVisible()
     w.set_history(make_history(200, n_layers=10))
-    w.grab()
-    assert legend_labels(w) == ["1 in"] + [str(j) for j in range(2, 10)] + ["10 out"]
-    rows = -(-len(w.legend.items) // w.legend.columnCount)
-    assert rows <= 2
-    assert w.view_box.height() >= 120, w.view_box.height()
+    image = w.grab().toImage()
+    assert legend_labels(w) == [] and w.layer_strip.isVisible()
+    assert w.layer_strip.labels() == [str(j) for j in range(1, 11)]   # a numbered swatch per layer
+    assert w.layer_strip.boundingRect().height() <= 20                # one line
+    assert w.view_box.height() >= 130, w.view_box.height()
+    strip = w.layer_strip.sceneBoundingRect()
+    assert not strip.intersects(w.view_box.sceneBoundingRect())
+    at = w.plot_widget.mapFromScene(strip.center())
+    at = w.plot_widget.mapTo(w, at)
+    colors = {image.pixelColor(x, at.y()).name() for x in range(image.width())}
+    assert {c.name() for c in w.layer_colors(10)} <= colors           # every swatch is painted
+    w.set_history(make_history(20, n_layers=1))
+    assert not w.layer_strip.isVisible() and legend_labels(w) == ["layer 1 (input → output)"]
 
 
 def test_learning_rate_plot_folds_away_while_the_rate_is_constant(qtbot):

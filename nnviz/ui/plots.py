@@ -518,6 +518,8 @@ class _MetricPlot(QWidget):
         # parent first: QGraphicsLayout.addItem alone does not hand ownership to the scene
         self.legend.setParentItem(self.plot_item)
         self.plot_item.layout.addItem(self.legend, 4, 1)
+        # its text is re-rasterised with every repaint of the plot otherwise
+        self.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def _add_curve(self, key: str, label: str, pen, bold: bool = False) -> pg.PlotDataItem:
         curve = make_curve(pen, bold)
@@ -577,6 +579,9 @@ class _MetricPlot(QWidget):
     def eventFilter(self, watched, event) -> bool:
         if watched is self.plot_widget and event.type() == QEvent.Type.Leave:
             self.hide_readout()
+        elif watched is self.plot_widget and event.type() == QEvent.Type.Resize:
+            if getattr(self, "legend", None) is not None:   # e.g. a splitter beside it moved
+                self._fit_legend()
         return False
 
     def hide_readout(self) -> None:
@@ -705,7 +710,10 @@ class _MetricPlot(QWidget):
         items = self.legend.items
         if not items:
             return
-        room = self.view_box.width() or self.plot_widget.width()
+        # the view box's width lags behind a resize of the widget: take the widget's width less the axis
+        room = self.plot_widget.width() - self.plot_item.getAxis("left").width() - 12
+        if self.view_box.width() > 0:
+            room = min(room, self.view_box.width())
         # the layout's own measure of each column count (labels' rects are stretched to their columns,
         # so adding up their widths misjudges it); few counts to try, and only when the legend changes
         for columns in range(len(items), 0, -1):
@@ -1009,15 +1017,65 @@ def _place(line: pg.InfiniteLine, epoch: float | None, to_view=float) -> None:
     line.show()
 
 
-SHORT_LAYER_LABELS = 4   # more layers than this: "1 in", "2", "3" ... "10 out" (the dock title says "per layer")
+SHORT_LAYER_LABELS = 2   # more layers than this: a one-line strip of numbered swatches instead of a legend
 
 
 def layer_label(j: int, n: int) -> str:
-    """Legend text of layer ``j`` (0-based) of ``n``: every layer is named, briefly when there are many."""
+    """Legend text of layer ``j`` (0-based) of ``n``."""
     tag = " (input → output)" if n == 1 else " (input)" if j == 0 else " (output)" if j == n - 1 else ""
-    if n > SHORT_LAYER_LABELS:
-        return f"{j + 1} in" if j == 0 else f"{j + 1} out" if j == n - 1 else f"{j + 1}"
     return f"layer {j + 1}{tag}"
+
+
+class _LayerStrip(pg.GraphicsWidget):
+    """One line under the plot naming every layer: "input", a numbered swatch per layer, "output".
+
+    Used instead of a legend when there are many layers (a legend of 10 entries takes several rows)."""
+
+    HEIGHT = 16
+
+    def __init__(self, fg: QColor):
+        super().__init__()
+        self._fg = QColor(fg)
+        self.colors: list[QColor] = []
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.set_layers([])
+
+    def set_layers(self, colors) -> None:
+        self.colors = [QColor(c) for c in colors]
+        height = self.HEIGHT if self.colors else 0
+        self.setMinimumHeight(height)
+        self.setMaximumHeight(height)
+        self.setVisible(bool(self.colors))
+        self.update()
+
+    def labels(self) -> list[str]:
+        return [str(j + 1) for j in range(len(self.colors))]
+
+    def paint(self, painter, option, widget=None):
+        if not self.colors:
+            return
+        rect = self.boundingRect()
+        font = painter.font()
+        font.setPointSizeF(8)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        left, right = "input", "output"
+        lw, rw = metrics.horizontalAdvance(left) + 6, metrics.horizontalAdvance(right) + 6
+        n = len(self.colors)
+        box = min(36.0, max(12.0, (rect.width() - lw - rw) / n))
+        x0 = rect.left() + (rect.width() - (lw + rw + n * box)) / 2
+        h = rect.height() - 2
+        painter.setPen(self._fg)
+        painter.drawText(QRectF(x0, rect.top(), lw - 4, rect.height()),
+                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, left)
+        for j, color in enumerate(self.colors):
+            cell = QRectF(x0 + lw + j * box, rect.top() + 1, box, h)
+            painter.fillRect(cell, color)
+            painter.setPen(QColor("black") if color.lightness() > 140 else QColor("white"))
+            painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, str(j + 1))
+        painter.setPen(self._fg)
+        painter.drawText(QRectF(x0 + lw + n * box + 4, rect.top(), rw, rect.height()),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, right)
 
 
 class GradientPlot(_MetricPlot):
@@ -1036,6 +1094,9 @@ class GradientPlot(_MetricPlot):
         self._add_log_epochs_toggle()
         self.n_layers = 0
         self._pool: list[pg.PlotDataItem] = []
+        self.layer_strip = _LayerStrip(self._fg)
+        self.layer_strip.setParentItem(self.plot_item)
+        self.plot_item.layout.addItem(self.layer_strip, 5, 1)
 
     @property
     def column(self) -> str:
@@ -1080,10 +1141,16 @@ class GradientPlot(_MetricPlot):
             curve.hide()
         self._shown = {key: None for key in self.curves}   # forces the legend rebuild on the next draw
         self.n_layers = n
+        many = n > SHORT_LAYER_LABELS
+        self.layer_strip.set_layers(self.layer_colors(n) if many else [])
 
     def _on_history_changed(self):
         if self.history.n_layers != self.n_layers:   # only after a reset to another architecture
             self._build_curves(self.history.n_layers)
+
+    def _legend_keys(self):
+        # many layers: the one-line strip of numbered swatches names them all instead
+        return [] if self.n_layers > SHORT_LAYER_LABELS else list(self.curves)
 
     def _columns(self):
         data = self.history[self.column]
@@ -1098,6 +1165,7 @@ class GradientPlot(_MetricPlot):
         return f"epoch {int(self.history['epoch'][row])}: {text}"
 
 
+NEAR_ZERO_TOP = 1.04     # the share axis: 0 to 1, with room for the "1" tick label
 HIST_LOG_FLOOR = 0.5   # with a log count axis, empty bins are drawn at this count (below 1)
 
 
@@ -1155,7 +1223,7 @@ class WeightsPlot(GradientPlot):
 
     def _fixed_y_range(self):
         # a share runs from 0 to 1: an axis that rescaled itself made 0.07 (L2) look like 0.8 (L1)
-        return None if self.norm_button.isChecked() else (0.0, 1.0)
+        return None if self.norm_button.isChecked() else (0.0, NEAR_ZERO_TOP)
 
     # -- weight histograms ---------------------------------------------------------------------------
     def set_weights(self, weights) -> None:
@@ -1174,6 +1242,9 @@ class WeightsPlot(GradientPlot):
                                  "(expected one edge more than counts)")
             hists.append((edges, counts))
         self.histograms = hists
+        if hists and self.hist_widget.isHidden():   # appearing: 3/5 of the width for the curves, 2/5 here
+            total = max(self.splitter.width(), 250)
+            self.splitter.setSizes([total * 3 // 5, total - total * 3 // 5])
         self.hist_widget.setVisible(bool(hists))
         self.log_count_button.setVisible(bool(hists))
         colors = self.layer_colors(len(hists)) if hists else []
