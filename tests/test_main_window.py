@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from engine_data import circle
@@ -542,3 +542,168 @@ def test_a_reply_out_of_sync_saves_no_weights_and_says_so(slow_window, qtbot, tm
     saved = load_experiment(tmp_path / "s.nnviz")
     assert saved.weights is None and saved.history is None and saved.points == w.points_model.points
     assert "without weights" in w.statusBar().currentMessage()
+
+
+# -- keys (issue 6 items 15, 19) ------------------------------------------------------------------------------
+
+def test_redo_on_ctrl_shift_z_and_ctrl_y_without_ambiguity(window, qtbot, qtlog):
+    from PySide6.QtCore import Qt
+    window.activateWindow()
+    window.canvas.plot_widget.setFocus()
+    n = len(window.points_model.points)
+    window.points_model.add_points([[0.5, 0.5]], [1], [0])
+    for modifiers, key in ((Qt.ControlModifier | Qt.ShiftModifier, Qt.Key_Z), (Qt.ControlModifier, Qt.Key_Y)):
+        qtbot.keyClick(window.canvas.plot_widget, Qt.Key_Z, Qt.ControlModifier)
+        assert len(window.points_model.points) == n
+        qtbot.keyClick(window.canvas.plot_widget, key, modifiers)
+        assert len(window.points_model.points) == n + 1
+    sequences = [s.toString() for s in window.act_redo.shortcuts()]
+    assert sorted(sequences) == sorted(["Ctrl+Shift+Z", "Ctrl+Y"])
+    assert not [r for r in qtlog.records if "Ambiguous" in r.message]
+
+
+def test_every_key_sequence_is_bound_once(window):
+    """Two bindings of one sequence make Qt refuse both ("Ambiguous shortcut overload"): on Linux
+    desktops the platform's Redo already is Ctrl+Shift+Z (offscreen it is Ctrl+Y)."""
+    from collections import Counter
+    from PySide6.QtGui import QAction
+    bound = Counter(seq.toString() for a in set(window.findChildren(QAction)) for seq in a.shortcuts()
+                    if not seq.isEmpty())
+    assert [s for s, n in bound.items() if n > 1] == []
+
+
+def test_space_plays_from_the_speed_combo_and_a_number_box_and_esc_leaves_a_field(window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractSpinBox, QApplication
+    window.activateWindow()
+    spin = window.control_panel.findChild(QAbstractSpinBox, "optimizer.learning_rate")
+    for field in (window.speed_combo, spin):
+        field.setFocus()
+        assert QApplication.focusWidget() in (field, getattr(field, "lineEdit", lambda: None)())
+        target = QApplication.focusWidget()
+        qtbot.keyClick(target, Qt.Key_Space)
+        assert window.client.session.playing
+        qtbot.keyClick(target, Qt.Key_Space)
+        assert not window.client.session.playing
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Escape)
+    assert QApplication.focusWidget() is window.canvas.plot_widget
+
+
+def test_keys_belong_to_a_field_while_its_text_is_typed(window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit
+    window.activateWindow()
+    spin = window.control_panel.findChild(QAbstractSpinBox, "optimizer.learning_rate")
+    spin.setFocus()
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(QApplication.focusWidget(), "0.5")     # typing a number: S and Space are not transport
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Space)
+    assert not window.client.session.playing
+    edit = QLineEdit(window.data_panel)                   # any text field of the window
+    edit.show()
+    edit.setFocus()
+    qtbot.keyClicks(edit, "s r")
+    assert edit.text() == "s r" and not window.client.session.playing
+    assert window.client.session.trainer.epoch == 0
+
+
+# -- teardown (item 18) ---------------------------------------------------------------------------------------
+
+def test_quit_after_an_edit_and_discard_raises_nothing(qtbot, settings, monkeypatch):
+    from PySide6.QtCore import QCoreApplication, QEvent
+    w = MainWindow(InProcessSessionClient(), settings=settings, experiment=experiment())
+    w.show()
+    w.points_model.add_points([[1.0, 1.0]], [0], [0])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    w.setAttribute(Qt.WA_DeleteOnClose)
+    errors = []
+    monkeypatch.setattr("sys.excepthook", lambda *exc: errors.append(exc))
+    w.act_quit.trigger()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.processEvents()
+    assert not errors
+
+
+# -- lessons, data, status (items 20, 22, 24) ----------------------------------------------------------------
+
+def test_a_lesson_opens_at_its_own_speed(window):
+    from nnviz.presets import get_preset
+    window.open_preset("spiral")
+    assert window.speed_combo.currentData() == get_preset("spiral").speed
+    assert window.client.session.speed == get_preset("spiral").speed
+    window.open_preset("lr-decay")
+    assert window.speed_combo.currentData() == get_preset("lr-decay").speed
+
+
+def test_new_keeps_the_generator_count_and_regenerate_starts_a_new_run(window):
+    window.open_preset("spiral")
+    window.forget_unsaved()
+    window.new_experiment()
+    assert len(window.points_model.points) == 0 and window.data_panel.count() == 500
+    window.open_preset("circle")
+    window.client.pump(30)
+    window.client.pump(0)
+    assert window.last_snapshot.epoch == 30
+    dp = window.data_panel
+    window.regenerate(dp.kind(), dp.count(), dp.noise_fraction(), dp.train_fraction(), dp.seed() + 1)
+    window.client.pump(2)
+    window.client.pump(0)
+    assert window.last_snapshot.epoch == 2 and len(window.history) == 2
+
+
+def test_rates_are_blank_when_not_playing_and_after_the_process_died(window):
+    window.act_play.trigger()
+    window.client.pump()
+    window.client.pump()
+    assert "epochs/s" in window._rate_label.text()
+    window.act_play.trigger()
+    window.client.pump(0)
+    window.client.pump()
+    assert window._rate_label.text() == ""
+    window.act_play.trigger()
+    window.client.pump()
+    window._on_session_died("gone")
+    assert window._rate_label.text() == ""
+
+
+def test_an_error_banner_is_cleared_by_a_later_success_of_the_same_kind(window, tmp_path):
+    assert not window.save_to(str(tmp_path / "no" / "x.nnviz"))
+    assert "Cannot save" in window.banner.text()
+    assert window.save_to(str(tmp_path / "x.nnviz"))
+    assert window.banner.text() == ""
+    assert not window.import_points(str(tmp_path / "missing.csv"))
+    assert "Cannot import" in window.banner.text()
+    assert window.save_to(str(tmp_path / "y.nnviz"))           # another kind of success: the message stays
+    assert "Cannot import" in window.banner.text()
+
+
+def test_banner_shows_messages_word_for_word(window):
+    window._error("Cannot open the file", "<b>x</b> & <i>y</i>.nnviz")
+    assert window.banner.label.textFormat() == Qt.PlainText
+    assert "<b>x</b> & <i>y</i>.nnviz" in window.banner.text()
+
+
+def test_suggested_file_name_is_a_clean_slug(window):
+    window.open_preset("spiral")
+    assert os.path.basename(window._suggest_path(".nnviz")) == "spiral-deep-network.nnviz"
+
+
+# -- export image (item 25) ------------------------------------------------------------------------------
+
+def test_export_image_of_the_whole_window_or_the_canvas_at_2x(window, tmp_path):
+    from PySide6.QtGui import QImage
+    window.client.pump(5)
+    window.client.pump(0)
+    path = tmp_path / "w.png"
+    assert window.export_image(str(path), "window", 2)
+    img = QImage(str(path))
+    ratio = window.devicePixelRatioF()
+    assert (img.width(), img.height()) == (round(window.width() * 2 * ratio), round(window.height() * 2 * ratio))
+    # the plots are in it: the loss dock's area is not blank
+    dock = window.loss_dock.geometry()
+    colours = {img.pixelColor(x, y).name() for x in range(dock.left() * 2, dock.right() * 2, 9)
+               for y in range(dock.top() * 2, dock.bottom() * 2, 9)}
+    assert len(colours) > 3
+    path = tmp_path / "c.png"
+    assert window.export_image(str(path), "canvas", 2)
+    assert QImage(str(path)).width() == round(window.canvas.width() * 2 * ratio)
