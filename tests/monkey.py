@@ -61,6 +61,10 @@ from PySide6.QtWidgets import (  # noqa: E402
 IGNORED_QT_MESSAGES = {
     "This plugin does not support propagateSizeHints()":
         "the offscreen platform plugin lacks this window-manager hint (issue 6 item 14); a real display has it",
+    "This plugin does not support raise()":
+        "offscreen platform plugin: a popup menu (the canvas's context menu) asks to be raised",
+    "This plugin does not support grabbing the keyboard":
+        "offscreen platform plugin: a popup menu grabs the keyboard on a real display",
 }
 #: stderr lines that are not failures, with the reason
 IGNORED_STDERR = {
@@ -274,7 +278,7 @@ def _client_class():
 class Monkey:
     def __init__(self, seed: int, workdir: str, check_every: int = 25, big: bool = False,
                  reopen_every: int = 3, verbose: bool = False, stop_on_failure: bool = False,
-                 log_path: str | None = None, hang_seconds: float = 120.0):
+                 log_path: str | None = None, hang_seconds: float = 120.0, hard_exit: bool = False):
         self.seed = seed
         self.workdir = workdir
         self.check_every = max(1, check_every)
@@ -284,6 +288,8 @@ class Monkey:
         self.stop_on_failure = stop_on_failure
         self.log_path = log_path
         self.hang_seconds = hang_seconds
+        self.hard_exit = hard_exit
+        self._hung = False
         self._real_stderr = None
         self.rng = random.Random(seed)
         self.result = Result(seed)
@@ -405,9 +411,15 @@ class Monkey:
         out.flush()
         faulthandler.dump_traceback(file=out, all_threads=True)
         out.flush()
-        if self._log_fh is not None:
-            self._log_fh.close()
-        os._exit(3)
+        if self.hard_exit:
+            if self._log_fh is not None:
+                self._log_fh.close()
+            os._exit(3)
+        # inside a test: leave every nested event loop (QCoreApplication.exit ends all of this thread's),
+        # stop the run and report the hang as a failure
+        self._hung = True
+        self._action_started = None
+        QApplication.exit(3)
 
     def _uninstall_hooks(self) -> None:
         while self._restore:
@@ -470,6 +482,17 @@ class Monkey:
         self._n_files += 1
         return os.path.join(self.workdir, f"m{self.seed}-{self._n_files}{suffix}")
 
+    def _prune_files(self, keep: int = 6) -> None:
+        """A long run saves hundreds of files: keep the last few (Open and Open recent use them)."""
+        for pool in (self._saved_files, self._csv_files):
+            while len(pool) > keep:
+                old = pool.pop(0)
+                if old not in pool:
+                    try:
+                        os.remove(old)
+                    except OSError:
+                        pass
+
     def _answer_save_name(self, parent=None, caption="", directory="", filt="", *args, **kwargs):
         if "png" in (filt or "").lower() or str(directory).endswith(".png"):
             suffix = ".png"
@@ -505,6 +528,16 @@ class Monkey:
     def _answer_get_item(self, parent, title, label, items, current=0, editable=True, *args, **kwargs):
         items = list(items)
         return (self._dialog_rng.choice(items), True) if items else ("", False)
+
+    def _answer_open_dialogs(self) -> None:
+        """A menu shown with popup() (not exec()) is still open when its action returns: answer it now, so
+        the edit it makes belongs to this action (and never lands in the middle of a check)."""
+        app = QApplication.instance()
+        for _ in range(5):
+            if app.activePopupWidget() is None and app.activeModalWidget() is None:
+                return
+            self._answer_modal()
+            app.processEvents()
 
     def _answer_modal(self) -> None:
         app = QApplication.instance()
@@ -1261,8 +1294,9 @@ class Monkey:
         return c.request_state(timeout)   # before C3 the blocking request had this name
 
     def settle(self) -> None:
-        """Let queued work finish: events, a gesture's last points, a running save."""
+        """Let queued work finish: events, an open menu, a gesture's last points, a running save."""
         self.app.processEvents()
+        self._answer_open_dialogs()
         pm = self.w.points_model
         if not wait_until(lambda: self._last_emitted is pm.points and not getattr(pm, "in_gesture", False), 5):
             self.fail("invariant", "the points model did not emit its final points within 5 s of the last edit")
@@ -1401,6 +1435,7 @@ class Monkey:
                 w.play()
             return
         self._saved_files.append(path)
+        self._prune_files()
         self.result.round_trips += 1
         exp = load_experiment(path)
         problems = []
@@ -1473,14 +1508,17 @@ class Monkey:
         self.settle()
         self.agreement("after undo to the start: ")
         guard = stack.count() + 5
+        if end_index == 0:
+            self._compare_state(end, "undo to the start (the run ended there)")
         while stack.canRedo() and guard > 0:
             guard -= 1
             w.act_redo.trigger()
             self.app.processEvents()
             self._compare_state(states.get(stack.index()), f"redo to index {stack.index()}")
-        if stack.index() != end_index:
-            self.fail("invariant", f"redo ended at index {stack.index()}, the run ended at {end_index}")
-        self._compare_state(end, "redo to the end")
+            if stack.index() == end_index:
+                self._compare_state(end, f"redo to index {end_index}, where the run ended")
+        if stack.index() != stack.count():
+            self.fail("invariant", f"redo stopped at index {stack.index()} of {stack.count()}")
         self.settle()
         self.agreement("after redo to the end: ")
 
@@ -1537,6 +1575,7 @@ class Monkey:
         except Exception as exc:   # noqa: BLE001 - an exception out of the window's code is a finding
             self.fail("exception", f"{type(exc).__name__}: {exc}", traceback.format_exc())
         self.app.processEvents()
+        self._answer_open_dialogs()
         self._record_state()
         self.result.actions += 1
         if (self.index + 1) % self.check_every == 0:
@@ -1565,15 +1604,15 @@ class Monkey:
                     if name == "final_checks":
                         break
                     self.step(name, args)
-                    if self.stop_on_failure and self.result.failures:
+                    if (self.stop_on_failure and self.result.failures) or self._hung:
                         break
             else:
                 for _ in range(n_actions):
                     name, args = self.choose(self.rng)
                     self.step(name, args)
-                    if self.stop_on_failure and self.result.failures:
+                    if (self.stop_on_failure and self.result.failures) or self._hung:
                         break
-            if not (self.stop_on_failure and self.result.failures):
+            if not (self.stop_on_failure and self.result.failures) and not self._hung:
                 self._action_started = time.monotonic()
                 try:
                     self.final_checks()
@@ -1582,6 +1621,9 @@ class Monkey:
                               traceback.format_exc())
             if "middle" not in self.result.rss:
                 self.result.rss["middle"] = (rss_kb(os.getpid()), rss_kb(self.client_pid()))
+            if self._hung:
+                self.w.forget_unsaved()
+                self.w.client.shutdown()
             self.close()
         except BaseException as exc:
             self.fail("driver", f"the monkey itself failed: {type(exc).__name__}: {exc}", traceback.format_exc())
@@ -1652,7 +1694,8 @@ def main(argv=None) -> int:
     if a.replay:
         results.append(replay_log(a.replay, a.upto, seed=a.seed, check_every=a.check_every, big=a.big,
                                   reopen_every=a.reopen_every, verbose=a.verbose,
-                                  stop_on_failure=a.stop_on_failure, hang_seconds=a.hang_seconds))
+                                  stop_on_failure=a.stop_on_failure, hang_seconds=a.hang_seconds,
+                                  hard_exit=True))
     else:
         for seed in [int(s) for s in a.seeds.split(",") if s.strip()]:
             log = os.path.join(a.log_dir, f"monkey-seed{seed}.jsonl") if a.log_dir else None
@@ -1660,7 +1703,7 @@ def main(argv=None) -> int:
                 os.makedirs(a.log_dir, exist_ok=True)
             r = run_monkey(seed, a.actions, check_every=a.check_every, big=a.big, reopen_every=a.reopen_every,
                            verbose=a.verbose, stop_on_failure=a.stop_on_failure, log_path=log,
-                           hang_seconds=a.hang_seconds)
+                           hang_seconds=a.hang_seconds, hard_exit=True)
             results.append(r)
             print(r.describe() if r.failures else r.figures(), flush=True)
     if a.replay:
