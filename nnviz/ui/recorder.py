@@ -21,7 +21,7 @@ the ``av`` wheel; no system ffmpeg). PyAV releases the GIL while FFmpeg converts
 per-frame NumPy work (padding, GIF palette mapping) is vectorised, so the GUI thread keeps running:
 its only per-frame cost is the copy of the picture (see benchmarks/bench_record.py).
 
-- MP4: H.264, yuv420p (plays everywhere), constant frame rate, ``+faststart``. yuv420p needs even
+- MP4: H.264 (libx264 ``ultrafast``, CRF 20), yuv420p (plays everywhere), constant frame rate, ``+faststart``. yuv420p needs even
   sizes: an odd width or height is padded by one pixel (the edge repeated), never refused.
 - GIF: a fixed 252-colour palette (6 x 7 x 6 levels) with ordered dithering, at most ``GIF_MAX_FPS`` (15)
   frames per second (GIF delays are whole 1/100 s, browsers slow down delays under 2/100 s, and GIFs
@@ -53,7 +53,11 @@ FPS_CHOICES = (15, 30, 60)
 GIF_MAX_FPS = 15   # GIFs for slides and web pages: smaller files, half the encoding work
 MAX_BACKLOG_SECONDS = 2.0     # frames waiting for the encoder before the recorder stops grabbing new ones
 ELAPSED_SIGNAL_SECONDS = 0.25
-H264_OPTIONS = {"preset": "veryfast", "crf": "20", "movflags": "+faststart"}
+# ultrafast: measured on 2 busy cores while training as fast as possible (benchmarks/bench_record.py, A/B
+# runs), veryfast needed more CPU than was left: GUI gaps p99 ~170 ms instead of ~65 ms and the encoder fell
+# behind (half the frames repeated). ultrafast keeps up at 1440x900, 30 fps; files are ~3x larger (~15 MB
+# a minute at 1440x900), still small for a demo.
+H264_OPTIONS = {"preset": "ultrafast", "crf": "20", "movflags": "+faststart"}
 # Nice value for the encoder thread (and x264's threads, which inherit it). 0: measured on 2 busy cores
 # (benchmarks/bench_record.py), a niced encoder did not shorten the GUI's stalls but fell seconds behind,
 # so the video repeated more pictures. NNVIZ_ENCODER_NICE=10 tries it again.
