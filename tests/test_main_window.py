@@ -518,7 +518,7 @@ def test_saving_while_out_of_sync_writes_points_and_settings_only_and_says_so(wi
     _set_problem(window, "regression")
     window.client.pump(0)
     assert window.last_snapshot.in_sync
-    assert "Training waits" not in window.banner.text()
+    assert "Until then" not in window.banner.text()
     path = tmp_path / "ok.nnviz"
     assert window.save_to(str(path))
     assert window.banner.text() == ""                               # the stale "Cannot save" is gone

@@ -439,9 +439,8 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _sync_text(message: str) -> str:
-        reason = message.strip() or "the points and the settings do not suit each other."
-        return (f"Training waits: {reason} Until they suit each other, Save writes your points and settings "
-                "without weights or history.")
+        reason = message.strip() or "Training waits: the points and the settings do not suit each other."
+        return f"{reason} Until then, Save writes your points and settings without weights or history."
 
     def _in_sync(self) -> bool:
         return getattr(self.last_snapshot, "in_sync", True) if self.last_snapshot is not None else True
