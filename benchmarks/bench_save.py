@@ -94,7 +94,10 @@ def bench_state(exp: Experiment, repeats: int) -> list[tuple[float, float]]:
     try:
         client.send(m.SetExperiment(exp.config, exp.points, 1))
         client.send(m.LoadState(exp.weights, exp.history.to_arrays()))
+        snapshots = []
+        client.snapshot.connect(lambda snap: (snapshots.append(snap.epoch), client.ack()))
         assert client.request_state_blocking(timeout=120).epoch == int(exp.history.last("epoch"))
+        wait_until(lambda: bool(snapshots))   # the load's snapshot (all rows) is not part of a save
         replies = []
         client.state_received.connect(replies.append)
         for _ in range(repeats):

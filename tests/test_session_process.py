@@ -288,3 +288,39 @@ def test_a_real_child_answers_state_requests_asynchronously(qapp, qtbot):
         assert client.request_state_blocking(timeout=20).epoch == 5
     finally:
         client.shutdown()
+
+
+def test_many_metric_rows_cross_the_pipe_as_raw_columns(monkeypatch):
+    """A long history travels as raw column bytes (no big unpickling step in the GUI) and arrives whole."""
+    import multiprocessing as mp
+    import numpy as np
+    from nnviz.session import child
+    monkeypatch.setattr(child, "BIG_ROWS", 2)
+    s = TrainingSession()
+    s.handle(m.SetPoints(circle(), 1))
+    s.handle(m.Step(5))
+    s.work(10.0)
+    s.handle(m.RequestState(9))
+    reply = s.take_outbox()[-1]
+    snap = s.snapshot()
+    a, b = mp.Pipe()
+    try:
+        child.send(a, reply)
+        header = b.recv()
+        assert isinstance(header, m.HistoryColumns) and header.field == "history"
+        for _ in header.columns:
+            b.recv_bytes()
+        assert b.recv().history is None
+        child.send(a, reply)
+        child.send(a, snap)
+        child.send(a, m.SessionError("after"))
+        got_reply, got_snap, after = child.receive(b), child.receive(b), child.receive(b)
+    finally:
+        a.close()
+        b.close()
+    assert got_reply.token == 9 and after.message == "after"
+    assert got_reply.history.keys() == reply.history.keys() and got_reply.history["n_layers"] == reply.history["n_layers"]
+    for k in reply.history:
+        assert np.array_equal(got_reply.history[k], reply.history[k], equal_nan=True)
+    assert got_snap.epoch == 5 and got_snap.rows.keys() == snap.rows.keys()
+    assert all(np.array_equal(got_snap.rows[k], snap.rows[k], equal_nan=True) for k in snap.rows)

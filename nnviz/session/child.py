@@ -61,7 +61,7 @@ def serve(conn, parent_pid: int) -> None:
             if ready and session.dirty and (now - last_sent >= interval or not session.busy):
                 snapshot = session.snapshot()
                 cost = time.perf_counter() - now
-                conn.send(snapshot)
+                send(conn, snapshot)
                 ready = False
                 last_sent = now
                 # a big network's boundary image can take longer than a frame: then frames come less
@@ -71,17 +71,20 @@ def serve(conn, parent_pid: int) -> None:
         return   # the GUI closed the pipe
 
 
+BIG_ROWS = 4096   # messages with more metric rows than this send them as raw column bytes
+
+
 def send(conn, msg) -> None:
-    """Send a message; a StateReply's history goes column by column as raw bytes (see HistoryColumns)."""
-    if isinstance(msg, m.StateReply) and msg.history is not None:
-        history = msg.history
-        names = [k for k in history if k != "n_layers"]
-        arrays = [np.ascontiguousarray(history[k], dtype="<f8") for k in names]
-        conn.send(m.HistoryColumns(msg.token, int(history["n_layers"]),
-                                   [(k, a.shape) for k, a in zip(names, arrays)]))
+    """Send a message; many metric rows go column by column as raw bytes (see HistoryColumns)."""
+    field = ("history" if isinstance(msg, m.StateReply) else "rows" if isinstance(msg, m.Snapshot) else None)
+    table = getattr(msg, field) if field else None
+    if table is not None and len(table["epoch"]) > BIG_ROWS:
+        names = [k for k in table if k != "n_layers"]
+        arrays = [np.ascontiguousarray(table[k], dtype="<f8") for k in names]
+        conn.send(m.HistoryColumns(field, table.get("n_layers"), [(k, a.shape) for k, a in zip(names, arrays)]))
         for a in arrays:
             conn.send_bytes(memoryview(a).cast("B"))
-        msg = dataclasses.replace(msg, history=None)
+        msg = dataclasses.replace(msg, **{field: None})
     conn.send(msg)
 
 
@@ -90,13 +93,12 @@ def receive(conn):
     msg = conn.recv()
     if not isinstance(msg, m.HistoryColumns):
         return msg
-    history = {"n_layers": msg.n_layers}
+    table = {} if msg.n_layers is None else {"n_layers": msg.n_layers}
     for name, shape in msg.columns:
-        history[name] = np.frombuffer(conn.recv_bytes(), dtype="<f8").reshape(shape)
-    reply = conn.recv()
-    if isinstance(reply, m.StateReply) and reply.token == msg.token:
-        reply.history = history
-    return reply
+        table[name] = np.frombuffer(conn.recv_bytes(), dtype="<f8").reshape(shape)
+    following = conn.recv()
+    setattr(following, msg.field, table)
+    return following
 
 
 def _coalesce(commands: list) -> list:

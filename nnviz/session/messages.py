@@ -124,12 +124,13 @@ class StateReply:
 
 @dataclass
 class HistoryColumns:
-    """Sent by the child just before a StateReply whose history is big: the reply travels with
-    ``history=None`` and each column follows as raw bytes (``send_bytes``), in this order, so that no
-    single unpickling step in the GUI process holds the interpreter for long. The pipe reader puts the
-    history back into the reply; Qt code only ever sees whole StateReplies."""
-    token: int
-    n_layers: int
+    """Sent by the child just before a message that carries many metric rows (a StateReply's
+    ``history``, a Snapshot's ``rows`` after a load): that message travels with the field set to None
+    and each column follows as raw bytes (``send_bytes``), in this order, so that no single unpickling
+    step in the GUI process holds the interpreter for long. The pipe reader puts the columns back;
+    Qt code only ever sees whole messages."""
+    field: str                       # "history" or "rows": the attribute of the next message
+    n_layers: int | None             # the "n_layers" entry of the dict, if it has one
     columns: list                    # [(name, shape), ...] of little-endian float64 arrays
 
 
