@@ -1359,6 +1359,16 @@ class Monkey:
         """The child trains on the window's settings and points and shows its epoch, or the window says not."""
         w = self.w
         c = w.client
+        if not w._playing and w.last_snapshot is not None:
+            # paused: wait until the child has done what the last Play/Pause/Step asked (a Step's epoch runs
+            # after the command; a state request would interrupt it and see the epoch before it)
+            seq = getattr(w, "_transport_seq", None)
+            idle = wait_until(lambda: not w.last_snapshot.playing and (
+                seq is None or getattr(w.last_snapshot, "transport_seq", seq) >= seq), 10, w.frame_drawn)
+            if not idle:
+                self.fail("invariant", f"{label}the window shows training paused, but 10 s later the child "
+                          f"still trains (epoch {w.last_snapshot.epoch})")
+        was_playing = w._playing or (w.last_snapshot is not None and w.last_snapshot.playing)
         reply = self.blocking_state()
         if reply is None:
             self.fail("invariant", f"{label}a state request was not answered within {STATE_TIMEOUT:.0f} s "
@@ -1396,7 +1406,7 @@ class Monkey:
                 return False
             return True
         # in sync: the epoch, history and weights agree too
-        if not w._playing and not snap.playing:
+        if not was_playing and not w._playing and not snap.playing:
             if snap.epoch != reply.epoch:
                 self.fail("invariant", f"{label}epoch: child {reply.epoch}, window frame {snap.epoch} (paused)")
             if len(w.history) and int(w.history.last("epoch")) != reply.epoch:
