@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .experiment import Experiment
     from .presets import Preset
 
-COMMANDS = ("train", "presets", "screenshot", "sweep")
+COMMANDS = ("train", "presets", "screenshot", "sweep", "record")
 FILE_DEFAULT_EPOCHS = 1000
 MAX_EPOCHS = 100_000_000
 PROGRESS_SECONDS = 0.5
@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "(with FILE.nnviz if given).",
         epilog="Run `nnviz COMMAND --help` for a command's options.")
     parser.add_argument("--version", action="version", version=f"nnviz {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation: open the window off-screen, train in the training "
+                             "process, render, save and reopen a file; exit 0 if all works")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     experiment_help = "a lesson name (see `nnviz presets`) or a .nnviz file; default: the opening lesson"
@@ -111,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from . import sweep_cli   # imports no Qt
     sweep_cli.add_parser(commands)
+    from . import record_cli   # imports no Qt at the top level
+    record_cli.add_parser(commands)
     return parser
 
 
@@ -212,6 +217,14 @@ def _cmd_screenshot(args) -> int:
     except ImportError as e:
         return _qt_missing("screenshots need the app", e)
     return take_screenshot(resolved, epochs, args.out, args.size or DEFAULT_SIZE)
+
+
+def _cmd_record(args) -> int:
+    try:
+        from .record_cli import run
+    except ImportError as e:
+        return _fail(f"recording needs the app: {e} (are PySide6 and av installed?)")
+    return run(args)
 
 
 def _cmd_train(args) -> int:
@@ -367,8 +380,16 @@ def main(argv=None) -> int:
     except SystemExit as e:   # --help, --version and usage errors: argparse has printed its message
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     try:
+        if args.self_test:
+            if args.command is not None:
+                parser.print_usage(sys.stderr)
+                return _fail("--self-test takes no command", 2)
+            from .selftest import run as self_test
+            return self_test()
         if args.command is None:
             return _run_gui(None)
+        if args.command == "record":
+            return _cmd_record(args)
         if args.command == "presets":
             return _cmd_presets()
         if args.command == "train":

@@ -91,21 +91,10 @@ def run(args) -> int:
 
 
 def _resolve(text: str | None):
-    """(Experiment, path or None, Preset or None) for a lesson name or a file."""
-    from .presets import DEFAULT_PRESET, PRESETS, get_preset
-
-    if text is None:
-        text = DEFAULT_PRESET
-    if os.path.isfile(text) or text.endswith(".nnviz") or "/" in text or os.sep in text:
-        from .experiment import load_experiment
-        return load_experiment(text), text, None
-    if text not in PRESETS:
-        try:
-            get_preset(text)
-        except NnvizError as e:
-            raise NnvizError(f"{e}, or give the path of a .nnviz file") from None
-    preset = PRESETS[text]
-    return preset.build(), None, preset
+    """(Experiment, path or None, Preset or None): the same resolution as every other command."""
+    from .cli import resolve_experiment
+    r = resolve_experiment(text)
+    return r.experiment, r.path, r.preset
 
 
 def _set_speed(window, speed: float) -> None:
