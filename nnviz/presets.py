@@ -147,6 +147,15 @@ _ALL_PRESETS = (
         500, dict(kind="gaussians", n=500, noise=0.0, train_fraction=0.5, seed=0), 60,
         problem="regression", architecture=dict(hidden_layers=[8, 8]),
         optimizer=dict(name="adam", learning_rate=0.01)),
+    _preset(
+        "model-complexity", "Model complexity: too small, just right, too big",
+        "The model complexity graph: the same noisy circle points learned by networks from 1 to 128 neurons per "
+        "layer. Open View > Sweep and run hidden units 1:128:8 (log) with 3 seeds: training error falls as "
+        "the network grows, while test error is lowest in between - smaller nets underfit, bigger ones bend "
+        "around noisy points and overfit. Click a point of the graph to see that model's boundary.",
+        2000, dict(kind="circle", n=200, noise=0.25, train_fraction=0.2, seed=0), 200,
+        architecture=dict(hidden_layers=[8, 8], activation="relu", init="he"),
+        optimizer=dict(name="adam", learning_rate=0.03, batch_size=0)),
 )
 
 PRESETS: dict[str, Preset] = {p.name: p for p in _ALL_PRESETS}

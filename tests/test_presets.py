@@ -12,7 +12,7 @@ from nnviz.experiment import experiment_from_json, experiment_to_json
 from nnviz.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset, preset_names
 
 EXPECTED = ("circle", "spiral", "underfitting", "overfitting", "early-stopping", "l1-sparsity", "l2-weight-decay",
-            "dropout", "vanishing-gradients", "lr-decay", "multiclass", "regression")
+            "dropout", "vanishing-gradients", "lr-decay", "multiclass", "regression", "model-complexity")
 
 
 def make_trainer(name: str, **changes) -> Trainer:

@@ -33,11 +33,10 @@ def small_base(batch_size=10):
 
 
 def model_complexity_experiment():
-    """The `model-complexity` lesson as proposed in coord/sweep_report.md (the lead moves it to presets)."""
-    d = ExperimentConfig().to_dict()
-    d["architecture"].update(hidden_layers=[8, 8], activation="relu", init="he")
-    d["optimizer"].update(name="adam", learning_rate=0.03, batch_size=0)
-    return ExperimentConfig.from_dict(d), generate("circle", 200, 0.25, 0.2, 0)
+    """The `model-complexity` lesson: its test below guards the preset itself."""
+    from nnviz.presets import PRESETS
+    exp = PRESETS["model-complexity"].build()
+    return exp.config, exp.points
 
 
 # -- values ------------------------------------------------------------------------------------------------
