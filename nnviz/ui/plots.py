@@ -263,7 +263,7 @@ def set_bold(item: pg.PlotDataItem, bold: bool) -> None:
     extra = getattr(item, "_nnviz_bold", None)
     if bold and extra is None:
         extra = item._nnviz_bold = _Bold(item)
-        item.sigPlotChanged.connect(extra.geometry_changed)
+        item.curve.sigPlotChanged.connect(extra.geometry_changed)   # every data change, clip-to-view too
     if extra is not None:
         extra.setVisible(bold)
 
