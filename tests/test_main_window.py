@@ -707,3 +707,19 @@ def test_export_image_of_the_whole_window_or_the_canvas_at_2x(window, tmp_path):
     path = tmp_path / "c.png"
     assert window.export_image(str(path), "canvas", 2)
     assert QImage(str(path)).width() == round(window.canvas.width() * 2 * ratio)
+
+
+def test_a_save_waiting_when_the_process_dies_writes_points_and_settings(slow_window, qtbot, tmp_path):
+    w = slow_window
+    w.client.pump(5)
+    w.client.pump(0)
+    path = tmp_path / "d.nnviz"
+    assert w.save_to(str(path), wait=False)
+    token = w._save.token
+    w.client.died.emit("The training process stopped unexpectedly (exit code -9).")
+    qtbot.waitUntil(lambda: not w.saving, timeout=5000)
+    assert token not in w.client.pending_states
+    saved = load_experiment(path)
+    assert saved.weights is None and saved.points == w.points_model.points
+    assert "stopped before it sent the weights" in w.statusBar().currentMessage()
+    assert "stopped unexpectedly" in w.banner.text() and w.banner.action_button.isVisible()

@@ -616,7 +616,8 @@ class MainWindow(QMainWindow):
         self._document += 1
         self._trained_seconds = 0.0
         self.client.send(m.SetExperiment(exp.config, exp.points, self._points_version))
-        self.client.send(m.LoadState(exp.weights, exp.history.to_dict() if exp.history is not None else None))
+        # arrays: cheap to make and to send, whatever the length of the history
+        self.client.send(m.LoadState(exp.weights, exp.history.to_arrays() if exp.history is not None else None))
         self.experiment_name = exp.name
         self.description = exp.description
         self.path = path
