@@ -14,11 +14,10 @@ import numpy as np
 
 from ..engine.threads import limit_blas_threads
 from . import messages as m
-from .core import TrainingSession
+from .core import SNAPSHOT_SHARE, TrainingSession
 
 MAX_FPS = 40.0
 CHUNK_SECONDS = 0.004
-SNAPSHOT_SHARE = 0.25
 IDLE_POLL_SECONDS = 0.05
 
 
@@ -64,9 +63,11 @@ def serve(conn, parent_pid: int) -> None:
                 send(conn, snapshot)
                 ready = False
                 last_sent = now
-                # a big network's boundary image can take longer than a frame: then frames come less
-                # often, so that drawing never takes more than a quarter of the training process's time
-                interval = max(1.0 / MAX_FPS, cost / SNAPSHOT_SHARE)
+                # while training plays, a snapshot may take at most SNAPSHOT_SHARE of the process's time:
+                # the session draws a big network's boundary smaller while playing (core.PLAYING_FPS) and
+                # anything else dear (many points' predictions) makes frames come less often. A still
+                # (full-size image, not playing) does not slow the frames that follow a Play.
+                interval = max(1.0 / MAX_FPS, cost / SNAPSHOT_SHARE) if snapshot.playing else 1.0 / MAX_FPS
     except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         return   # the GUI closed the pipe
 

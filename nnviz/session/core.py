@@ -19,6 +19,22 @@ from ..engine.trainer import Trainer
 from ..errors import DataError, NnvizError
 from . import messages as m
 
+# While training plays, each snapshot's boundary image must stay cheap: the training process spends at most
+# SNAPSHOT_SHARE of its time on snapshots (child.serve paces them so), and a frame's boundary is given
+# PLAYING_BOUNDARY_SECONDS = SNAPSHOT_SHARE / PLAYING_FPS, so even the biggest network is shown at about
+# PLAYING_FPS frames a second (the window needs >= 10). A network whose full-size image would cost more is
+# drawn smaller while it plays (the canvas stretches any image over the view); once training pauses or
+# stops, the next snapshot carries the full-size image, so a still is always sharp.
+SNAPSHOT_SHARE = 0.25
+PLAYING_FPS = 20.0
+PLAYING_BOUNDARY_SECONDS = SNAPSHOT_SHARE / PLAYING_FPS
+MIN_BOUNDARY_SIDE = 8
+BOUNDARY_STEP = 2 ** -0.25   # the side shrinks by steps of ~16 % (the pixel count by ~29 %)
+# before any image of this network was timed: a pessimistic guess of the cost per pixel, from the
+# multiply-adds per pixel (measured ~20 ps each for 10x256 on one core, ~100 ns per pixel for tiny nets)
+PRIOR_PIXEL_SECONDS = 1e-7
+PRIOR_MAC_SECONDS = 5e-11
+
 
 class TrainingSession:
     def __init__(self, config: ExperimentConfig | None = None, points: PointSet | None = None,
@@ -42,6 +58,9 @@ class TrainingSession:
         self._outbox: list = []
         self._anchor = (0.0, 0)          # (time, epoch) when play or the speed cap last changed
         self._rate = deque(maxlen=64)    # (time, epoch) samples for the epochs/s figure
+        self._pixel_cost: tuple | None = None   # (network shape, seconds per boundary pixel, smoothed)
+        self._boundary_level = 0         # playing: the image side is BOUNDARY_STEP ** level of the view's
+        self.boundary_reduced = False    # the last snapshot's image was smaller than the view asked
 
     # -- commands ----------------------------------------------------------------------------------------
     def handle(self, cmd) -> None:
@@ -203,6 +222,8 @@ class TrainingSession:
         run again after the command.
         """
         if not self.busy:
+            if self.boundary_reduced:
+                self.dirty = True   # training paused or stopped: the still must be sharp
             return 0
         t = self.trainer
         start = self._clock()
@@ -247,6 +268,61 @@ class TrainingSession:
             return 0.0
         return (e1 - e0) / (t1 - t0) if t1 > t0 else 0.0
 
+    # -- boundary resolution -----------------------------------------------------------------------------
+    def _network_shape(self) -> tuple:
+        net = self.trainer.network
+        return (tuple(net.sizes), tuple(net.activations))
+
+    def pixel_seconds(self) -> float:
+        """Estimated seconds per boundary pixel of the current network (measured, else a pessimistic guess)."""
+        shape = self._network_shape()
+        if self._pixel_cost is not None and self._pixel_cost[0] == shape:
+            return self._pixel_cost[1]
+        sizes = shape[0]
+        macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        guess = PRIOR_PIXEL_SECONDS + PRIOR_MAC_SECONDS * macs
+        if self._pixel_cost is not None:   # how fast this machine was on the last network, per multiply-add
+            old = self._pixel_cost[0][0]
+            old_guess = PRIOR_PIXEL_SECONDS + PRIOR_MAC_SECONDS * sum(a * b for a, b in zip(old[:-1], old[1:]))
+            guess *= max(0.25, min(4.0, self._pixel_cost[1] / old_guess))
+        return guess
+
+    def _learn_pixel_cost(self, pixels: int, seconds: float) -> None:
+        if pixels <= 0 or seconds <= 0:
+            return
+        shape, measured = self._network_shape(), seconds / pixels
+        if self._pixel_cost is not None and self._pixel_cost[0] == shape:
+            measured = 0.7 * self._pixel_cost[1] + 0.3 * measured   # smoothed: one slow frame (load) is noise
+        else:
+            self._boundary_level = 0   # a new network: chosen afresh from its own cost
+        self._pixel_cost = (shape, measured)
+
+    def boundary_size(self, width: int, height: int) -> tuple[int, int]:
+        """The boundary image's size for the next snapshot: the view's own unless training plays and that
+        would cost more than PLAYING_BOUNDARY_SECONDS; then the biggest smaller size (same aspect) that fits,
+        with some hysteresis so the size does not flip between two steps from frame to frame."""
+        width, height = int(width), int(height)
+        if not self.busy:
+            return width, height
+        cost, budget = self.pixel_seconds(), PLAYING_BOUNDARY_SECONDS
+
+        def size(level: int) -> tuple[int, int]:
+            f = BOUNDARY_STEP ** level
+            return (min(width, max(MIN_BOUNDARY_SIDE, round(width * f))),
+                    min(height, max(MIN_BOUNDARY_SIDE, round(height * f))))
+
+        def seconds(level: int) -> float:
+            w, h = size(level)
+            return cost * w * h
+
+        level = self._boundary_level
+        while seconds(level) > budget and size(level + 1) != size(level):
+            level += 1                          # too dear: shrink
+        while level > 0 and seconds(level - 1) <= 0.7 * budget:
+            level -= 1                          # clearly affordable: grow
+        self._boundary_level = level
+        return size(level)
+
     # -- snapshots ---------------------------------------------------------------------------------------
     def snapshot(self) -> m.Snapshot:
         t = self.trainer
@@ -258,7 +334,11 @@ class TrainingSession:
         if self.view is not None:
             v = self.view
             extent = v.extent
-            boundary = t.boundary(v.extent, v.width, v.height)
+            width, height = self.boundary_size(v.width, v.height)
+            started = self._clock()
+            boundary = t.boundary(v.extent, width, height)
+            self._learn_pixel_cost(width * height, self._clock() - started)
+            self.boundary_reduced = (width, height) != (v.width, v.height)
         predictions = None
         if mode != "regression" and len(t.points) and (self.view is None or self.view.predictions):
             predictions = t.predict_class(t.points.xy).astype(np.int8)

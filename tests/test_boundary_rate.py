@@ -1,0 +1,140 @@
+"""Issue 10 item 5: a big network's boundary is drawn smaller while training plays, full size when paused.
+
+The session times each boundary image with its injectable clock; here a fake boundary advances that
+clock by a fixed cost per pixel, so the choice is deterministic (no sleeps, no real timing).
+"""
+import numpy as np
+import pytest
+
+from engine_data import circle
+from nnviz.engine.config import ExperimentConfig
+from nnviz.session import child
+from nnviz.session import core
+from nnviz.session import messages as m
+from nnviz.session.core import TrainingSession
+
+VIEW = m.SetView((-6.0, 6.0, -6.0, 6.0), 100, 80, predictions=False)
+
+
+def session(pixel_seconds: float, layers=(8, 8)):
+    now = [0.0]
+    cfg = ExperimentConfig()
+    cfg.architecture.hidden_layers = list(layers)
+    s = TrainingSession(cfg, circle(n=40), clock=lambda: now[0])
+    sizes = []
+
+    def fake_boundary(extent, width=100, height=100):
+        now[0] += pixel_seconds * width * height   # the image costs this much of the session's clock
+        sizes.append((width, height))
+        return np.full((height, width), 0.5, np.float32)
+
+    s.trainer.boundary = fake_boundary
+    s.handle(VIEW)
+    return s, now, sizes
+
+
+def play_frames(s, now, n):
+    shapes = []
+    for _ in range(n):
+        now[0] += 0.05
+        s.work(budget=0.0)
+        shapes.append(s.snapshot().boundary.shape)
+    return shapes
+
+
+def test_cheap_network_is_drawn_full_size_while_playing():
+    s, now, _ = session(pixel_seconds=1e-7)        # 8,000 pixels: 0.8 ms
+    s.handle(m.Play())
+    assert play_frames(s, now, 10) == [(80, 100)] * 10
+    assert not s.boundary_reduced
+
+
+def test_dear_network_is_drawn_smaller_while_playing_within_the_budget():
+    s, now, _ = session(pixel_seconds=20e-6)       # full size would take 160 ms a frame
+    s.snapshot()                                   # a still first: it measures the cost (full size)
+    s.handle(m.Play())
+    shapes = play_frames(s, now, 10)
+    assert all(h < 80 and w < 100 for h, w in shapes)
+    for h, w in shapes:
+        assert 20e-6 * h * w <= core.PLAYING_BOUNDARY_SECONDS
+        assert abs(w / h - 100 / 80) < 0.2          # the view's aspect kept
+    # the biggest size that fits, not needlessly small: one step up would not
+    h, w = shapes[-1]
+    assert 20e-6 * (h / core.BOUNDARY_STEP) * (w / core.BOUNDARY_STEP) > 0.7 * core.PLAYING_BOUNDARY_SECONDS
+    assert len(set(shapes[2:])) == 1               # steady: no size flipping from frame to frame
+    assert s.boundary_reduced
+
+
+def test_pause_brings_a_full_size_still_at_once():
+    s, now, sizes = session(pixel_seconds=20e-6)
+    s.handle(m.Play())
+    play_frames(s, now, 5)
+    assert s.boundary_reduced
+    s.handle(m.Pause())
+    s.dirty = False                                # even if nothing else asked for a snapshot ...
+    s.work(budget=0.0)
+    assert s.dirty                                 # ... the reduced image calls for a sharp still
+    assert s.snapshot().boundary.shape == (80, 100)
+    assert not s.boundary_reduced
+    s.dirty = False
+    s.work(budget=0.0)
+    assert not s.dirty                             # and only once
+
+
+def test_steps_end_with_a_full_size_image():
+    s, now, _ = session(pixel_seconds=20e-6)
+    s.snapshot()                                   # the still measures the cost
+    s.handle(m.Step(3))
+    now[0] += 0.05
+    s.work(budget=0.0)                             # one epoch of three: still busy
+    assert s.snapshot().boundary.shape[0] < 80
+    s.work(budget=1.0)
+    assert not s.busy
+    s.work(budget=0.0)
+    assert s.dirty and s.snapshot().boundary.shape == (80, 100)
+
+
+def test_unmeasured_big_network_starts_small_and_tiny_one_full():
+    # before any image was timed the guess comes from the multiply-adds: pessimistic for big nets
+    big, _, _ = session(pixel_seconds=0.0, layers=[256] * 10)
+    big.handle(m.Play())
+    w, h = big.boundary_size(100, 80)
+    assert w * h < 100 * 80 / 4
+    small, _, _ = session(pixel_seconds=0.0, layers=[8] * 6)
+    small.handle(m.Play())
+    assert small.boundary_size(100, 80) == (100, 80)
+
+
+def test_cost_drop_grows_the_image_back():
+    s, now, _ = session(pixel_seconds=20e-6)
+    s.handle(m.Play())
+    small = play_frames(s, now, 6)[-1]
+
+    def cheap(extent, width=100, height=100):
+        now[0] += 1e-8 * width * height
+        return np.full((height, width), 0.5, np.float32)
+
+    s.trainer.boundary = cheap                     # e.g. the other programs on the machine finished
+    assert play_frames(s, now, 40)[-1] == (80, 100) != small
+
+
+def test_never_below_the_minimum_side():
+    s, now, _ = session(pixel_seconds=1.0)         # absurdly dear
+    s.handle(m.Play())
+    assert play_frames(s, now, 3)[-1] == (core.MIN_BOUNDARY_SIDE, core.MIN_BOUNDARY_SIDE)
+
+
+@pytest.mark.parametrize("layers", [[8] * 6, [64] * 4])
+def test_real_boundary_of_any_size_is_finite(layers):
+    cfg = ExperimentConfig()
+    cfg.architecture.hidden_layers = layers
+    s = TrainingSession(cfg, circle(n=40))
+    for w, h in [(100, 80), (37, 30), (8, 8)]:
+        img = s.trainer.boundary(VIEW.extent, w, h)
+        assert img.shape == (h, w) and np.isfinite(img).all()
+
+
+def test_child_uses_the_session_share():
+    assert child.SNAPSHOT_SHARE == core.SNAPSHOT_SHARE
+    assert core.PLAYING_BOUNDARY_SECONDS * core.PLAYING_FPS == pytest.approx(core.SNAPSHOT_SHARE)
+    assert core.PLAYING_FPS >= 10
