@@ -6,7 +6,11 @@ One UTF-8 JSON document::
      "config": ExperimentConfig.to_dict(),
      "points": {"x": [...], "y": [...], "target": [...], "role": ["train" | "test" | "validation", ...]},
      "weights": null | [{"W": [[...fan_out...] x fan_in], "b": [...fan_out...]}, ...],  # input side first
-     "history": null | {"n_layers": int, <column>: [...] | "<base64>", ...}}
+     "history": null | {"n_layers": int, <column>: [...] | "<base64>", ...},
+     "sweep": {"spec": {...}, "base_config": {...}, "rows": [...]}}   # optional: a model complexity sweep
+
+``sweep`` (optional, no version change: files without it are as before) is
+:meth:`nnviz.sweep.SweepResult.to_dict` output, checked on load with ``SweepResult.from_dict``.
 
 History columns (see nnviz.engine.history): a scalar column holds one value per row, a layer column one
 row of ``n_layers`` values per row. Either every column is a JSON list (null for a missing value), or
@@ -52,7 +56,7 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_NAME_CHARS = 200
 MAX_DESCRIPTION_CHARS = 100_000
 SUFFIX = ".nnviz"
-_KEYS = ("format", "version", "name", "description", "config", "points", "weights", "history")
+_KEYS = ("format", "version", "name", "description", "config", "points", "weights", "history", "sweep")
 _REQUIRED = ("format", "version", "config", "points")
 # Integers this long are beyond any float; reading them as infinity lets the range checks report them.
 _MAX_INT_DIGITS = 300
@@ -67,6 +71,7 @@ class Experiment:
     description: str = ""
     weights: list[tuple[np.ndarray, np.ndarray]] | None = None  # (W (fan_in, fan_out), b (fan_out,)) per layer
     history: History | None = None
+    sweep: dict | None = None   # SweepResult.to_dict() of a sweep made on these points, or None
 
     def __eq__(self, other) -> bool:
         """Same settings, points, weights and history (NaN equals NaN in the history)."""
@@ -75,7 +80,7 @@ class Experiment:
         return (self.name == other.name and self.description == other.description
                 and self.config.to_dict() == other.config.to_dict() and self.points == other.points
                 and _same_weights(self.weights, other.weights)
-                and _same_history(self.history, other.history))
+                and _same_history(self.history, other.history) and self.sweep == other.sweep)
 
 
 # -- writing ------------------------------------------------------------------------------------------------
@@ -143,7 +148,7 @@ def _to_document(exp: Experiment) -> dict[str, Any]:
                     raise DataError(f"weights[{i}].{key}: holds a non-finite number (the training diverged); "
                                     f"reset the network or save without weights")
             weights.append({"W": w.tolist(), "b": b.tolist()})
-    return {
+    doc = {
         "format": FORMAT,
         "version": VERSION,
         "name": exp.name,
@@ -154,6 +159,9 @@ def _to_document(exp: Experiment) -> dict[str, Any]:
         "weights": weights,
         "history": exp.history,   # a History: laid out column by column by _history_pieces
     }
+    if exp.sweep is not None:
+        doc["sweep"] = exp.sweep
+    return doc
 
 
 def _dump(value, indent=None) -> str:
@@ -375,8 +383,21 @@ def _from_document(doc: Any) -> Experiment:
     sizes = layer_sizes(config, points.n_classes())
     weights = None if doc.get("weights") is None else _weights(doc["weights"], sizes)
     history = None if doc.get("history") is None else _history(doc["history"], len(sizes) - 1)
+    sweep = None if doc.get("sweep") is None else _sweep(doc["sweep"])
     return Experiment(config=config, points=points, name=name, description=description,
-                      weights=weights, history=history)
+                      weights=weights, history=history, sweep=sweep)
+
+
+def _sweep(value: Any) -> dict:
+    """A saved sweep, checked by nnviz.sweep (and returned in its own normal form)."""
+    from .sweep import SweepResult
+    try:
+        return SweepResult.from_dict(value).to_dict()
+    except NnvizError as e:
+        message = str(e)
+        raise FileFormatError(message if message.startswith("sweep") else f"sweep: {message}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as e:   # garbage nnviz.sweep did not foresee
+        raise FileFormatError(f"sweep: not a valid sweep ({type(e).__name__}: {e})") from None
 
 
 def _upgrade(doc: dict) -> dict:

@@ -655,3 +655,58 @@ def test_too_many_values_are_refused_before_parsing(monkeypatch):
     with pytest.raises(FileFormatError, match="too many"):
         experiment_from_json("[" + ",".join(["0"] * 10_001) + "]")
     assert experiment_from_json(experiment_to_json(_experiment())) == _experiment()   # real files are far below
+
+
+# -- the optional sweep (issue 8: a sweep is saved with the experiment) -------------------------------------
+
+def _sweep_dict(config):
+    from nnviz.sweep import SweepResult, SweepSpec
+    spec = SweepSpec("hidden_units", [1, 4], seeds=2, epochs=30, metric="error", first_seed=0)
+    rows = [{"value": v, "seed": s, "epochs": 30, "best_epoch": None, "train_loss": 0.5 / v,
+             "test_loss": 0.6 / v, "train_error": 0.2 / v, "test_error": 0.25 / v, "seconds": 0.01}
+            for v in (1, 4) for s in (0, 1)]
+    return SweepResult(spec, rows, config.to_dict()).to_dict()
+
+
+def test_a_sweep_round_trips_with_the_experiment(tmp_path):
+    config = _config()
+    exp = Experiment(config, generate("circle", 30, 0.1, 0.5, seed=1), name="swept")
+    exp.sweep = _sweep_dict(config)
+    path = tmp_path / "swept.nnviz"
+    save_experiment(exp, path)
+    doc = json.loads(path.read_text())
+    assert doc["version"] == experiment_module.VERSION == 2   # an optional key: no new format version
+    assert doc["sweep"]["spec"]["param"] == "hidden_units" and len(doc["sweep"]["rows"]) == 4
+    back = load_experiment(path)
+    assert back == exp and back.sweep == exp.sweep
+    exp.sweep["rows"][0]["test_error"] = 0.99
+    assert back != exp                                        # equality sees the sweep
+
+
+def test_a_file_without_a_sweep_has_no_sweep_key(tmp_path):
+    exp = Experiment(_config(), generate("circle", 10, 0.1, 0.5, seed=1))
+    assert "sweep" not in json.loads(experiment_to_json(exp))
+    assert experiment_from_json(experiment_to_json(exp)).sweep is None
+    doc = json.loads(experiment_to_json(exp))
+    doc["sweep"] = None                                       # null is the same as absent
+    assert experiment_from_json(json.dumps(doc)).sweep is None
+
+
+@pytest.mark.parametrize("sweep, words", [
+    ("garbage", "sweep"),
+    ({"rows": []}, "sweep"),
+    ({"spec": {"param": "colour", "values": [1]}, "rows": []}, "colour"),
+    ({"spec": {"param": "hidden_units", "values": [1, 2]}, "rows": [{"value": "x"}]}, "sweep.rows[0].value"),
+    ({"spec": {"param": "hidden_units", "values": [1, 2], "bogus": 1}, "rows": []}, "bogus"),
+])
+def test_a_garbage_sweep_is_a_clear_error(tmp_path, sweep, words):
+    config = _config()
+    doc = json.loads(experiment_to_json(Experiment(config, generate("circle", 10, 0.1, 0.5, seed=1))))
+    doc["sweep"] = sweep
+    path = tmp_path / "bad-sweep.nnviz"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(NnvizError) as err:
+        load_experiment(path)
+    message = str(err.value)
+    assert words in message and str(path) in message and "Traceback" not in message
+    assert len(message) < 600
