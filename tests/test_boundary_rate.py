@@ -138,3 +138,40 @@ def test_child_uses_the_session_share():
     assert child.SNAPSHOT_SHARE == core.SNAPSHOT_SHARE
     assert core.PLAYING_BOUNDARY_SECONDS * core.PLAYING_FPS == pytest.approx(core.SNAPSHOT_SHARE)
     assert core.PLAYING_FPS >= 10
+
+
+class ScriptedPipe:
+    """The GUI's end of the pipe, in-process: scripted commands in, every snapshot acknowledged at once."""
+
+    def __init__(self, commands, frames):
+        self.inbox = list(commands)
+        self.snapshots = []
+        self.frames = frames
+
+    def poll(self, timeout=0.0):
+        return bool(self.inbox)
+
+    def recv(self):
+        return self.inbox.pop(0)
+
+    def send(self, msg):
+        if isinstance(msg, m.Snapshot):
+            self.snapshots.append(msg)
+            self.inbox.append(m.Shutdown() if len(self.snapshots) >= self.frames else m.Ack())
+
+    def send_bytes(self, data):
+        raise AssertionError("no big tables here")
+
+
+def test_child_sends_frames_during_long_epochs():
+    import os
+    cfg = ExperimentConfig()
+    cfg.architecture.hidden_layers = [256] * 4
+    cfg.optimizer.batch_size = 1                   # 400 steps an epoch: ~0.1-0.3 s
+    pipe = ScriptedPipe([m.SetConfig(cfg), m.SetPoints(circle(n=800), 1), VIEW, m.Play()], frames=12)
+    child.serve(pipe, os.getppid())
+    playing = [s for s in pipe.snapshots if s.playing]
+    epochs = [s.epoch for s in playing]
+    # several frames show the same finished epoch: they were sent mid-epoch, with the weights as they are
+    assert len(epochs) - len(set(epochs)) >= 3, epochs
+    assert all(len(s.rows["epoch"]) == 0 for a, s in zip(playing, playing[1:]) if s.epoch == a.epoch)

@@ -63,8 +63,8 @@ class BoundaryEvaluator:
         rows, widths = max(1, min(n, block_rows(network.sizes[1:], 4))), network.sizes[1:]
         if self._blocks is None or not self._blocks.fits(rows, widths, np.float32):
             self._blocks = BlockBuffers(rows, widths, np.float32)
-        Ws = [W.astype(np.float32) for W in network.W]
-        bs = [b.astype(np.float32) for b in network.b]
+        Ws = [W.astype(np.float32, copy=False) for W in network.W]   # read only: a float32 net's own
+        bs = [b.astype(np.float32, copy=False) for b in network.b]
         acts = [ACTIVATIONS[a] for a in network.activations]
         # a new array per call: the caller may keep the image while the next one is computed
         out = np.empty((n, network.sizes[-1]), np.float32)

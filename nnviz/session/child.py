@@ -39,9 +39,33 @@ def serve(conn, parent_pid: int) -> None:
             else:
                 pending.append(cmd)
 
-    def interrupted() -> bool:   # polled during long epochs: a command cuts them short
+    def offer(mid_epoch: bool = False) -> None:
+        """Send a snapshot if the GUI is ready for one and it is due (see the pacing rule below)."""
+        nonlocal ready, last_sent, interval
+        now = time.perf_counter()
+        # pacing protects training time; when not training, show the change at once (a pause, an edit)
+        if ready and (session.dirty or mid_epoch) and (now - last_sent >= interval or not session.busy):
+            snapshot = session.snapshot()
+            cost = time.perf_counter() - now
+            send(conn, snapshot)
+            ready = False
+            last_sent = now
+            # while training plays, a snapshot may take at most SNAPSHOT_SHARE of the process's time:
+            # the session draws a big network's boundary smaller while playing (core.PLAYING_FPS) and
+            # anything else dear (many points' predictions) makes frames come less often. A still
+            # (full-size image, not playing) does not slow the frames that follow a Play.
+            interval = max(1.0 / MAX_FPS, cost / SNAPSHOT_SHARE) if snapshot.playing else 1.0 / MAX_FPS
+
+    def interrupted() -> bool:
+        """Polled every ~20 ms during a long epoch: a command cuts it short (it is undone and run again);
+        otherwise a frame may be due: it shows the weights as they are mid-epoch (no new metric rows), so
+        a network whose epochs take longer than a frame still moves on screen at the frame rate."""
         receive()
-        return bool(pending)
+        if pending:
+            return True
+        if session.busy:
+            offer(mid_epoch=True)
+        return False
 
     try:
         while os.getppid() == parent_pid:   # reparented: the GUI died, so do we
@@ -55,19 +79,7 @@ def serve(conn, parent_pid: int) -> None:
             for reply in session.take_outbox():
                 send(conn, reply)
             session.work(CHUNK_SECONDS, interrupted)
-            now = time.perf_counter()
-            # pacing protects training time; when not training, show the change at once (a pause, an edit)
-            if ready and session.dirty and (now - last_sent >= interval or not session.busy):
-                snapshot = session.snapshot()
-                cost = time.perf_counter() - now
-                send(conn, snapshot)
-                ready = False
-                last_sent = now
-                # while training plays, a snapshot may take at most SNAPSHOT_SHARE of the process's time:
-                # the session draws a big network's boundary smaller while playing (core.PLAYING_FPS) and
-                # anything else dear (many points' predictions) makes frames come less often. A still
-                # (full-size image, not playing) does not slow the frames that follow a Play.
-                interval = max(1.0 / MAX_FPS, cost / SNAPSHOT_SHARE) if snapshot.playing else 1.0 / MAX_FPS
+            offer()
     except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         return   # the GUI closed the pipe
 

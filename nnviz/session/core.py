@@ -250,6 +250,8 @@ class TrainingSession:
                 done += 1
                 if self._clock() - start >= budget:
                     break
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            raise   # the interrupt callback could not send a mid-epoch frame: the GUI is gone
         except Exception as exc:
             self.playing = False
             self.pending_steps = 0
