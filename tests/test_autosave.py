@@ -236,11 +236,6 @@ def test_recovery_dir_is_in_the_app_data_location():
         out.stdout.strip() == "/tmp/nnviz-xdg-test/nnviz/recovery", out.stdout + out.stderr
 
 
-def _window_is_wired() -> bool:
-    from nnviz.ui.main_window import MainWindow
-    return hasattr(MainWindow, "start_autosave") and hasattr(MainWindow, "restore_recovery")
-
-
 KILLED_APP = textwrap.dedent("""
     import os, signal, time
     from PySide6.QtCore import QEventLoop
@@ -301,10 +296,6 @@ RESTARTED_APP = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not _window_is_wired(),
-                    reason="needs the main window's autosave wiring (MainWindow.start_autosave() and "
-                           "MainWindow.restore_recovery(rec); spec in /work/coord/ship_report.md, "
-                           "'Autosave wiring')")
 def test_kill_9_and_restore_end_to_end(tmp_path):
     """Start the app as a separate process, edit, wait for the autosave, SIGKILL, start again, restore."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "data"),

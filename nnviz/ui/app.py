@@ -127,7 +127,6 @@ def initial_experiment(path: str | None):
 def run_gui(path: str | None = None) -> int:
     warn_missing_system_libraries()   # before the QApplication, which loads the platform plugin
     from PySide6.QtCore import QThread
-    from PySide6.QtWidgets import QMessageBox
 
     from .main_window import MainWindow
     from .session_client import ProcessSessionClient
@@ -152,14 +151,30 @@ def run_gui(path: str | None = None) -> int:
             return   # one dialog at a time, and only from the GUI thread
         showing.append(True)
         try:
-            window.pause()   # a bug in a per-frame slot would otherwise repeat with every frame
-            QMessageBox.critical(window, "nnviz: internal error", f"{kind.__name__}: {value}\n\n"
-                                 "Training is paused. Your points and settings are still there; "
-                                 "please save your work.")
+            report_internal_error(window, kind, value)
         finally:
             showing.clear()
     sys.excepthook = excepthook
     window.show()
     if error:
         window._error("Cannot open the file", error)
+    window.offer_recoveries()   # after a crash or kill: restore, discard, or later
+    window.start_autosave()     # from now on unsaved work (and the layout) is written every few seconds
     return app.exec()
+
+
+def report_internal_error(window, kind, value) -> bool:
+    """Pause training and say what went wrong. The window may be gone already (an exception while the
+    application shuts down): then nothing is shown. Returns whether the dialog was shown."""
+    from PySide6.QtWidgets import QMessageBox
+    try:
+        import shiboken6
+        if window is None or not shiboken6.isValid(window):
+            return False
+        window.pause()   # a bug in a per-frame slot would otherwise repeat with every frame
+        QMessageBox.critical(window, "nnviz: internal error", f"{kind.__name__}: {value}\n\n"
+                             "Training is paused. Your points and settings are still there; "
+                             "please save your work.")
+    except RuntimeError:   # "Internal C++ object already deleted": the window went while we used it
+        return False
+    return True

@@ -11,7 +11,7 @@ import time
 from collections import deque
 
 from PySide6.QtCore import QByteArray, QEvent, QEventLoop, QPoint, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QActionGroup, QFont, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractSpinBox, QApplication, QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog,
     QFormLayout, QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit, QRadioButton, QTextBrowser,
@@ -35,8 +35,11 @@ from .controls import ControlPanel
 from .data_panel import DataPanel
 from .plots import GradientPlot, LearningRatePlot, LossPlot, WeightsPlot
 from .points_model import PointsModel
+from .autosave import Autosaver, discard_recovery, pending_recoveries, restore_recovery as _restore_recovery
+from .recorder import FPS_CHOICES, Recorder, default_video_path
 from .save_job import SaveJob
 from .session_client import SessionClient
+from .sweep_panel import SweepPanel
 
 SPEEDS = ((0, "As fast as possible"), (1, "1 epoch/s"), (5, "5 epochs/s"), (20, "20 epochs/s"),
           (60, "60 epochs/s"), (200, "200 epochs/s"), (1000, "1,000 epochs/s"))
@@ -55,6 +58,16 @@ TRAINING_WORTH_SAVING_SECONDS = 30.0
 TRANSPORT_KEYS = {(Qt.Key_Space, Qt.NoModifier), (Qt.Key_S, Qt.NoModifier), (Qt.Key_R, Qt.NoModifier),
                   (Qt.Key_R, Qt.ShiftModifier)}
 IMAGE_SCALES = (1, 2, 3)
+# Presentation mode (F11, for a projector): fonts and point markers this many times larger.
+PRESENTATION_FONT_SCALE = 1.5
+PRESENTATION_MARKER_SCALE = 1.6
+# The window layout (geometry, docks) is written to the settings this often when it changed, so a crash
+# does not lose it (it used to be written only on a clean close).
+LAYOUT_AUTOSAVE_SECONDS = 5.0
+# Lessons that open the Sweep panel, with its fields filled in (parameter, values, spacing, seeds, epochs).
+LESSON_SWEEPS = {
+    "model-complexity": dict(param="hidden_units", values="1:128:8", scale="log", seeds=3, epochs=2000),
+}
 FILE_FILTER = "nnviz experiments (*.nnviz);;All files (*)"
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
 
@@ -95,6 +108,12 @@ class MainWindow(QMainWindow):
         self._status_shown = 0.0
         self._best_label = "best test"
         self._view_timer = QTimer(self, singleShot=True, interval=30, timeout=self._send_view)
+        self.autosaver: Autosaver | None = None   # start_autosave() (the app) makes it; tests and scripts don't
+        self._layout_timer: QTimer | None = None
+        self._layout_written: tuple | None = None
+        self._sweep_changes = 0               # bumps when a sweep result changes (a run came in, a load)
+        self._sweep_saved = 0                 # _sweep_changes at the last save or load
+        self._presenting: dict | None = None  # presentation mode: what to restore when it ends
 
         self.points_model = PointsModel(PointSet.empty(), self)
         self.undo_stack = self.points_model.undo_stack
@@ -167,9 +186,13 @@ class MainWindow(QMainWindow):
         self.gradient_dock = self._dock("Gradients per layer", "dock-gradients", self.gradient_plot, B)
         self.lr_dock = self._dock("Learning rate", "dock-lr", self.lr_plot, B)
         self.weights_dock = self._dock("Weights", "dock-weights", self.weights_plot, B)
+        self.sweep_panel = SweepPanel(lambda: (self.config_model.config.copy(), self.points_model.points), self)
+        self.sweep_dock = self._dock("Sweep: model complexity", "dock-sweep", self.sweep_panel, B)
         self.splitDockWidget(self.loss_dock, self.gradient_dock, Qt.Horizontal)
         self.splitDockWidget(self.gradient_dock, self.lr_dock, Qt.Horizontal)
         self.tabifyDockWidget(self.gradient_dock, self.weights_dock)
+        self.tabifyDockWidget(self.gradient_dock, self.sweep_dock)
+        self.sweep_dock.hide()   # View > Sweep, or a lesson about model complexity, shows it
         self.gradient_dock.raise_()
         for dock, plot in ((self.loss_dock, self.loss_plot), (self.gradient_dock, self.gradient_plot),
                            (self.weights_dock, self.weights_plot), (self.lr_dock, self.lr_plot)):
@@ -179,6 +202,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.loss_dock], [270], Qt.Vertical)
         self.resizeDocks([self.data_dock, self.model_dock], [250, 340], Qt.Horizontal)
         self.resizeDocks([self.data_dock, self.lesson_dock], [430, 200], Qt.Vertical)
+
+        self.sweep_panel.model_requested.connect(self.open_sweep_run)
+        self.sweep_panel.result_changed.connect(self._on_sweep_changed)
+        self.sweep_panel.sweep_finished.connect(lambda _result: self._update_title())
 
         dp = self.data_panel
         dp.regenerate_requested.connect(self.regenerate)
@@ -245,6 +272,14 @@ class MainWindow(QMainWindow):
         self.act_export_metrics = A("Export metrics (CSV)…", self.export_metrics_dialog, None,
                                     "Write the per-epoch metrics to a CSV file.")
         self.act_quit = A("Quit", self.close, QKeySequence.Quit, "Close nnviz.")
+        self.act_presentation = A("Presentation mode", self.set_presentation, "F11",
+                                  "Full screen with larger text and points and only the canvas and plots, for a "
+                                  "projector (F11; F11 or Esc returns to the previous layout).", checkable=True)
+        # Esc leaves presentation mode; enabled only then, so Esc keeps its other uses otherwise
+        self.act_leave_presentation = A("Leave presentation mode", lambda: self.set_presentation(False), "Esc",
+                                        "Back to the layout before presentation mode (Esc).")
+        self.act_leave_presentation.setEnabled(False)
+        self._build_recording_actions()
 
     def _build_menus_and_toolbar(self) -> None:
         mb = self.menuBar()
@@ -277,6 +312,15 @@ class MainWindow(QMainWindow):
         for d in (self.data_dock, self.lesson_dock, self.model_dock, self.loss_dock, self.gradient_dock,
                   self.weights_dock, self.lr_dock):
             v.addAction(d.toggleViewAction())
+        self.act_show_sweep = self.sweep_dock.toggleViewAction()
+        self.act_show_sweep.setText("Sweep (model complexity graph)")
+        self.act_show_sweep.setToolTip("Train copies of this experiment with one setting varied, in background "
+                                       "processes, and graph train and test error against it.")
+        self.act_show_sweep.triggered.connect(lambda on: on and self.sweep_dock.raise_())
+        v.addAction(self.act_show_sweep)
+        v.addSeparator()
+        v.addAction(self.act_presentation)
+        self._build_record_menu(mb)
         h = mb.addMenu("&Help")
         h.addAction(self._action("About nnviz", self._about, None, "Version and licence."))
 
@@ -298,6 +342,10 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         for a in (self.act_fit, self.act_discretize, self.act_misclassified):
             tb.addAction(a)
+        tb.addSeparator()
+        tb.addAction(self.act_record)
+        self._record_button = tb.widgetForAction(self.act_record)
+        self._toolbar = tb
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -311,6 +359,13 @@ class MainWindow(QMainWindow):
             w.setContentsMargins(8, 0, 8, 0)
             sb.addPermanentWidget(w)
         self._epoch_label.setToolTip("Epochs trained: one epoch is one pass over the training points.")
+        # the recording indicator: blanked out of every recorded frame (Recorder exclude=...)
+        self._rec_label = QLabel("")
+        self._rec_label.setStyleSheet("color: #c62828; font-weight: bold;")
+        self._rec_label.setToolTip("Recording; not shown in the video. Ctrl+Shift+R stops.")
+        self._rec_label.setContentsMargins(8, 0, 8, 0)
+        self._rec_label.hide()
+        sb.addPermanentWidget(self._rec_label)
         self._rate_label.setToolTip("Training speed, and how many frames per second the window draws.")
 
     def _fill_presets_menu(self) -> None:
@@ -536,6 +591,8 @@ class MainWindow(QMainWindow):
         self._generation = -1
         self._transport_seq = 0   # the new process numbers transport commands afresh
         self._attach_client(type(old)(self))
+        if self.autosaver is not None:
+            self.autosaver.set_client(self.client)
 
     # -- transport ---------------------------------------------------------------------------------------
     def _set_playing(self, playing: bool) -> None:
@@ -602,8 +659,11 @@ class MainWindow(QMainWindow):
                                    + (f" · {p.count(2)} validation" if p.count(2) else ""))
 
     # -- documents ---------------------------------------------------------------------------------------
-    def load_experiment(self, exp: Experiment, path: str | None = None) -> None:
-        """Show an experiment: its points, settings, and (if saved) its weights and metric history."""
+    def load_experiment(self, exp: Experiment, path: str | None = None, keep_sweep: bool = False) -> None:
+        """Show an experiment: its points, settings, (if saved) its weights and metric history, and its
+        sweep. ``keep_sweep``: leave the Sweep panel as it is (a run of that sweep is being opened)."""
+        if not keep_sweep:
+            self._load_sweep(getattr(exp, "sweep", None))
         self.pause()
         self._loading = True
         try:
@@ -615,6 +675,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.setClean()
         self._document += 1
         self._trained_seconds = 0.0
+        self._sweep_saved = self._sweep_changes
         self.client.send(m.SetExperiment(exp.config, exp.points, self._points_version))
         # arrays: cheap to make and to send, whatever the length of the history
         self.client.send(m.LoadState(exp.weights, exp.history.to_arrays() if exp.history is not None else None))
@@ -657,6 +718,8 @@ class MainWindow(QMainWindow):
         speed = getattr(preset, "speed", None)   # each lesson opens at a speed where it can be watched
         if speed is not None:
             self.set_speed(int(speed))
+        if name in LESSON_SWEEPS:
+            self.prefill_sweep(**LESSON_SWEEPS[name])
 
     def set_speed(self, epochs_per_second: int) -> None:
         """Choose the speed cap (0 = as fast as possible); a value not on the list is added to it."""
@@ -681,7 +744,7 @@ class MainWindow(QMainWindow):
     def current_experiment(self) -> Experiment:
         """The window's experiment now: its points and settings (no weights; a save asks the session)."""
         return Experiment(self.config_model.config.copy(), self.points_model.points, name=self.experiment_name,
-                          description=self.description)
+                          description=self.description, sweep=self.sweep_panel.to_dict())
 
     # -- saving: ask the session for its state, write on a worker thread, never freeze the window --------
     @property
@@ -703,7 +766,7 @@ class MainWindow(QMainWindow):
                 return False
             self._wait_for_save(self._save)
         job = _PendingSave(path, self.current_experiment(), self._points_version, self.undo_stack.index(),
-                           self._document, self._trained_seconds)
+                           self._document, self._trained_seconds, self._sweep_changes)
         self._save = job
         self.act_save.setEnabled(False)
         self.act_save_as.setEnabled(False)
@@ -770,6 +833,7 @@ class MainWindow(QMainWindow):
                 if self.undo_stack.index() == job.undo_index:
                     self.undo_stack.setClean()   # edits made while it was written stay unsaved
                 self._trained_seconds = max(0.0, self._trained_seconds - job.trained_seconds)
+                self._sweep_saved = job.sweep_changes   # sweep runs that came in meanwhile stay unsaved
                 self._update_title()
             self._add_recent(job.path)
             self.statusBar().showMessage(job.note or f"Saved {job.path}", 8000 if job.note else 4000)
@@ -914,7 +978,8 @@ class MainWindow(QMainWindow):
         """The user's own work would be lost: edits to points or settings (the undo stack is not clean),
         or at least TRAINING_WORTH_SAVING_SECONDS of playing since the last save or load. Pressing Play
         or Step for a moment in a lesson is not worth a question."""
-        return not self.undo_stack.isClean() or self._trained_seconds >= TRAINING_WORTH_SAVING_SECONDS
+        return (not self.undo_stack.isClean() or self._trained_seconds >= TRAINING_WORTH_SAVING_SECONDS
+                or self._sweep_changes != self._sweep_saved)
 
     def _on_clean_changed(self, _clean: bool = True) -> None:
         if self._closed:
@@ -928,6 +993,7 @@ class MainWindow(QMainWindow):
         """Treat the current state as saved (closing a throw-away window: screenshots, tests)."""
         self.undo_stack.setClean()
         self._trained_seconds = 0.0
+        self._sweep_saved = self._sweep_changes
         self.setWindowModified(False)
 
     def maybe_save(self) -> bool:
@@ -949,7 +1015,9 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = os.path.basename(self.path) if self.path else self.experiment_name
-        self.setWindowTitle(f"{name}[*] — nnviz")
+        # while recording, the title says so (the title bar is never in the recorded frames)
+        prefix = "● REC — " if getattr(self, "recorder", None) is not None and self.recorder.recording else ""
+        self.setWindowTitle(f"{prefix}{name}[*] — nnviz")
         self.setWindowModified(self.is_modified())
 
     def _suggest_path(self, suffix: str) -> str:
@@ -1001,20 +1069,355 @@ class MainWindow(QMainWindow):
         self.act_misclassified.setChecked(s.value("view/misclassified", False) in (True, "true"))
         self._fill_recent_menu()
 
+    def _layout(self) -> tuple:
+        """Geometry and dock state to remember: the one before presentation mode while it is on."""
+        if self._presenting is not None:
+            return self._presenting["geometry"], self._presenting["state"]
+        return self.saveGeometry(), self.saveState()
+
     def _save_settings(self) -> None:
         s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
+        geometry, state = self._layout()
+        s.setValue("window/geometry", geometry)
+        s.setValue("window/state", state)
+        self._layout_written = (bytes(geometry.data()), bytes(state.data()))
         s.setValue("training/speed", self.speed_combo.currentData() or 0)
         s.setValue("view/discretize", self.act_discretize.isChecked())
         s.setValue("view/misclassified", self.act_misclassified.isChecked())
         s.sync()
+
+    # -- the sweep (model complexity graph) ---------------------------------------------------------------
+    def _load_sweep(self, sweep: dict | None) -> None:
+        """Show an experiment's saved sweep (None: an empty panel); a running sweep of the old one stops."""
+        if self.sweep_panel.running:
+            self.sweep_panel.shutdown()
+        try:
+            self.sweep_panel.load_dict(sweep)
+        except NnvizError as exc:   # a file's sweep is checked on load; this is belt and braces
+            self.sweep_panel.load_dict(None)
+            self._error("Cannot show the saved sweep", str(exc))
+        self._sweep_changes += 1    # a new document: whatever the panel held before is not this one's work
+
+    def _on_sweep_changed(self) -> None:
+        self._sweep_changes += 1    # a run of the sweep came in: unsaved work (saved with the experiment)
+        self.setWindowModified(self.is_modified())
+
+    def prefill_sweep(self, param: str, values: str, scale: str = "log", seeds: int = 3, epochs: int = 500,
+                      show: bool = True) -> None:
+        """Fill in the Sweep panel's fields (a lesson about model complexity) and show it."""
+        panel = self.sweep_panel
+        if not panel.running:
+            index = panel.param.findData(param)
+            if index >= 0:
+                panel.param.setCurrentIndex(index)   # (sets the values hint and spacing: override below)
+            panel.values.setText(values)
+            panel.scale.setCurrentText(scale)
+            panel.seeds.setValue(seeds)
+            panel.epochs.setValue(epochs)
+        if show:
+            self.sweep_dock.show()
+            self.sweep_dock.raise_()
+
+    def open_sweep_run(self, run: dict) -> bool:
+        """A click on a run of the sweep graph: that model becomes the current run (same points, its settings,
+        its weights). Unsaved work is asked about first, as for any other document."""
+        if not run.get("config") or not self.maybe_save():
+            return False
+        try:
+            config = ExperimentConfig.from_dict(run["config"])
+            weights = None
+            if run.get("weights"):
+                import numpy as np
+                weights = [(np.asarray(W, float), np.asarray(b, float)) for W, b in run["weights"]]
+        except (NnvizError, TypeError, ValueError) as exc:
+            self._error("Cannot open the sweep's run", str(exc))
+            return False
+        from ..sweep import format_value, get_param
+        try:
+            label = get_param(run["param"]).label
+        except NnvizError:
+            label = str(run.get("param"))
+        base = re.sub(r" \([^()]* = [^()]*, seed \d+\)$", "", self.experiment_name)
+        name = f"{base} ({label} = {format_value(run['value'])}, seed {run['seed']})"
+        exp = Experiment(config, self.points_model.points, name=name, description=self.description,
+                         weights=weights, history=None)
+        self.load_experiment(exp, None, keep_sweep=True)
+        epochs = int(run.get("epochs") or 0)
+        if weights is None and epochs > 0:   # a sweep loaded from a file keeps no weights: train it again
+            self.client.send(m.Step(epochs, self._next_seq()))
+            self.statusBar().showMessage(f"Training this run again: {epochs:,} epochs from seed {run['seed']} "
+                                         "(the same result: the sweep's runs are reproducible).", 8000)
+        else:
+            self.statusBar().showMessage(f"Opened the sweep's run {name}", 6000)
+        return True
+
+    # -- recording (Record menu, toolbar button, Ctrl+Shift+R) ---------------------------------------------
+    def _build_recording_actions(self) -> None:
+        self.recorder = Recorder(self)
+        self.recorder.recording_changed.connect(self._on_recording_changed)
+        self.recorder.elapsed_changed.connect(self._on_recording_elapsed)
+        self.recorder.finished.connect(lambda files: self.statusBar().showMessage(f"Recorded {files}", 8000))
+        self.recorder.failed.connect(lambda msg: self._error("Recording failed", msg))
+        self.act_record = self._action("Record window…", lambda: self.toggle_recording(), "Ctrl+Shift+R",
+                                       "Record the whole window to a video (MP4, and a GIF if chosen in the "
+                                       "Record menu); again to stop (Ctrl+Shift+R).")
+        self.act_record_canvas = self._action("Record canvas only…", lambda: self.toggle_recording(canvas=True),
+                                              None, "Record only the canvas (points and boundary) to a video.")
+        self.act_record_gif = self._action(
+            "Also write a GIF", lambda on: self.settings.setValue("record/gif", on), None,
+            "Write a GIF (at most 15 frames/s) beside the MP4.", checkable=True,
+            checked=self.settings.value("record/gif", False) in (True, "true"))
+
+    def _build_record_menu(self, mb) -> None:
+        menu = mb.addMenu("&Record")
+        menu.addAction(self.act_record)
+        menu.addAction(self.act_record_canvas)
+        menu.addSeparator()
+        rates = menu.addMenu("Frame rate")
+        group = QActionGroup(self)
+        saved = str(self.settings.value("record/fps", 30))
+        for fps in FPS_CHOICES:
+            act = rates.addAction(f"{fps} frames/s")
+            act.setCheckable(True)
+            act.setData(fps)
+            act.setChecked(str(fps) == saved or (saved not in map(str, FPS_CHOICES) and fps == 30))
+            group.addAction(act)
+        group.triggered.connect(lambda act: self.settings.setValue("record/fps", act.data()))
+        self._record_rates = group
+        menu.addAction(self.act_record_gif)
+
+    def _record_fps(self) -> int:
+        act = self._record_rates.checkedAction()
+        return int(act.data()) if act is not None else 30
+
+    def toggle_recording(self, canvas: bool = False) -> None:
+        if self.recorder.recording:
+            self.recorder.stop()
+            return
+        path = self._ask_save_path("Record a video", default_video_path(self._last_dir(), _slug(
+            self.experiment_name)), "MP4 video (*.mp4);;GIF animation (*.gif)", "mp4")
+        if path:
+            if not path.lower().endswith((".mp4", ".gif")):
+                path += ".mp4"
+            self.start_recording(path, canvas=canvas)
+
+    def start_recording(self, path: str, canvas: bool = False, fps: int | None = None,
+                        gif: bool | None = None) -> bool:
+        """Record without a dialog (tests, scripts); the menu action asks for the file first."""
+        gif = self.act_record_gif.isChecked() if gif is None else gif
+        gif_path = os.path.splitext(path)[0] + ".gif" if gif and path.lower().endswith(".mp4") else None
+        try:
+            self.recorder.start(self.canvas if canvas else self, path, fps or self._record_fps(), gif_path,
+                                exclude=[self._rec_label, self._record_button])
+        except NnvizError as exc:
+            self._error("Cannot record", str(exc))
+            return False
+        self._clear_banner("Cannot record", "Recording failed")
+        return True
+
+    def stop_recording(self) -> None:
+        self.recorder.stop()
+
+    def _on_recording_changed(self, on: bool) -> None:
+        self.act_record.setText("Stop recording" if on else "Record window…")
+        self.act_record.setToolTip("Stop recording (Ctrl+Shift+R)." if on else self.act_record.statusTip())
+        self.act_record_canvas.setEnabled(not on)
+        self._rec_label.setText("● REC 0:00")
+        self._rec_label.setVisible(on)
+        self._update_title()
+
+    def _on_recording_elapsed(self, seconds: float) -> None:
+        s = int(seconds)
+        self._rec_label.setText(f"● REC {s // 60}:{s % 60:02d}")
+
+    # -- autosave and crash recovery -----------------------------------------------------------------------
+    def _has_unsaved_work(self) -> bool:
+        """Anything a crash would lose (more than is_modified(), which decides the close question)."""
+        return (not self.undo_stack.isClean() or self._trained_seconds > 0
+                or self._sweep_changes != self._sweep_saved)
+
+    def start_autosave(self) -> None:
+        """Autosave this window's work to the recovery folder, and its layout to the settings, every few
+        seconds (the app calls it; tests, screenshots, recordings and the self-test don't)."""
+        if self.autosaver is not None:
+            return
+        self.autosaver = Autosaver(
+            self.current_experiment, self._has_unsaved_work, window_state=self._autosave_window_state,
+            epoch=lambda: self.last_snapshot.epoch if self.last_snapshot is not None else 0,
+            points_version=lambda: self._points_version, parent=self)
+        self.autosaver.set_client(self.client)
+        self.autosaver.failed.connect(lambda msg: self.statusBar().showMessage(f"Autosave failed: {msg}", 8000))
+        self.autosaver.start()
+        self._layout_timer = QTimer(self)
+        self._layout_timer.setInterval(int(LAYOUT_AUTOSAVE_SECONDS * 1000))
+        self._layout_timer.timeout.connect(self.autosave_layout)
+        self._layout_timer.start()
+
+    def autosave_layout(self) -> bool:
+        """Write the window's geometry and docks to the settings if they changed (True if written)."""
+        if self._closed:
+            return False
+        geometry, state = self._layout()
+        key = (bytes(geometry.data()), bytes(state.data()))
+        if key == self._layout_written:
+            return False
+        self._save_settings()
+        return True
+
+    def _autosave_window_state(self) -> dict:
+        (x0, x1), (y0, y1) = self.canvas.view_box.viewRange()
+        geometry, state = self._layout()
+        return {"geometry": geometry, "state": state, "path": self.path,
+                "speed": self.speed_combo.currentData() or 0, "discretize": self.act_discretize.isChecked(),
+                "misclassified": self.act_misclassified.isChecked(), "view": [x0, x1, y0, y1]}
+
+    def restore_recovery(self, rec) -> bool:
+        """Show the work autosaved by an instance that crashed (an autosave.Recovery); it stays unsaved."""
+        try:
+            exp = _restore_recovery(rec)
+        except NnvizError as exc:
+            self._error("Cannot restore the autosaved work", str(exc))
+            return False
+        path = rec.document if rec.document and os.path.isfile(rec.document) else None
+        self.load_experiment(exp, path)
+        self.undo_stack.resetClean()   # restored work is unsaved until saved (a save or load sets it clean)
+        w = rec.window if isinstance(rec.window, dict) else {}
+        if isinstance(w.get("geometry"), (bytes, bytearray)):
+            self.restoreGeometry(QByteArray(bytes(w["geometry"])))
+        if isinstance(w.get("state"), (bytes, bytearray)):
+            self.restoreState(QByteArray(bytes(w["state"])))
+        index = self.speed_combo.findData(w.get("speed", 0))
+        if index >= 0:
+            self.speed_combo.setCurrentIndex(index)
+        self.act_discretize.setChecked(bool(w.get("discretize", False)))
+        self.act_misclassified.setChecked(bool(w.get("misclassified", False)))
+        view = w.get("view")
+        if isinstance(view, list) and len(view) == 4 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in view):
+            self.canvas.view_box.setRange(xRange=view[:2], yRange=view[2:], padding=0)
+        if self.autosaver is not None:
+            self.autosaver.adopt(rec)   # its files go once this window has autosaved the restored work
+        self._update_title()
+        self.statusBar().showMessage(f"Restored the autosaved work: {rec.describe()}", 8000)
+        return True
+
+    def offer_recoveries(self) -> None:
+        """At start: offer each recovery left by a crashed or killed nnviz (restore one, discard, or later)."""
+        for rec in pending_recoveries():
+            box = QMessageBox(QMessageBox.Warning, "Restore unsaved work?",
+                              "nnviz did not close normally. Restore the work it autosaved?\n\n" + rec.describe(),
+                              parent=self)
+            restore = box.addButton("Restore", QMessageBox.AcceptRole)
+            discard = box.addButton("Discard", QMessageBox.DestructiveRole)
+            box.addButton("Later", QMessageBox.RejectRole)
+            box.setDefaultButton(restore)
+            box.exec()
+            clicked = box.clickedButton()
+            if clicked is restore:
+                if self.restore_recovery(rec):
+                    return   # one window shows one experiment; the others stay for the next start
+            elif clicked is discard:
+                try:
+                    discard_recovery(rec)
+                except NnvizError as exc:
+                    self.statusBar().showMessage(f"Cannot discard the autosaved work: {exc}", 8000)
+
+    # -- presentation mode (F11) ---------------------------------------------------------------------------
+    @property
+    def presenting(self) -> bool:
+        return self._presenting is not None
+
+    def set_presentation(self, on: bool) -> None:
+        """Full screen, larger text and points, only the canvas and the plots (and the sweep graph, if shown):
+        for a projector. Leaving it (F11 or Esc) brings back exactly the layout from before."""
+        on = bool(on)
+        if on == self.presenting:
+            self._sync_presentation_actions()
+            return
+        app = QApplication.instance()
+        if on:
+            self._presenting = {
+                "geometry": self.saveGeometry(), "state": self.saveState(), "window_state": self.windowState(),
+                "menu": self.menuBar().isVisible(), "app_font": QFont(app.font()) if app else None,
+            }
+            for dock in (self.data_dock, self.lesson_dock, self.model_dock):
+                dock.hide()
+            self.menuBar().hide()   # its actions keep their keys (they belong to the window)
+            if app is not None:
+                font = QFont(app.font())
+                if font.pointSizeF() > 0:
+                    font.setPointSizeF(font.pointSizeF() * PRESENTATION_FONT_SCALE)
+                else:
+                    font.setPixelSize(round(font.pixelSize() * PRESENTATION_FONT_SCALE))
+                app.setFont(font)
+            self._scale_markers(PRESENTATION_MARKER_SCALE)
+            self._refresh_axes(scaled=True)
+            self.showFullScreen()
+            self.statusBar().showMessage("Presentation mode: F11 or Esc returns to the usual layout.", 5000)
+        else:
+            saved, self._presenting = self._presenting, None
+            if app is not None and saved["app_font"] is not None:
+                app.setFont(saved["app_font"])
+            self._scale_markers(1.0)
+            self._refresh_axes(scaled=False)
+            self.menuBar().setVisible(saved["menu"])
+            state = saved["window_state"]
+            if state & Qt.WindowFullScreen:
+                self.showFullScreen()
+            elif state & Qt.WindowMaximized:
+                self.showMaximized()
+            else:
+                self.showNormal()
+                self.restoreGeometry(saved["geometry"])
+            self.restoreState(saved["state"])
+        self._sync_presentation_actions()
+
+    def _sync_presentation_actions(self) -> None:
+        self.act_presentation.blockSignals(True)
+        self.act_presentation.setChecked(self.presenting)
+        self.act_presentation.blockSignals(False)
+        self.act_leave_presentation.setEnabled(self.presenting)
+
+    def _scale_markers(self, factor: float) -> None:
+        """Point markers ``factor`` times their usual size (1.0: back to usual)."""
+        scale = getattr(self.canvas, "set_marker_scale", None)
+        if callable(scale):
+            scale(factor)
+            return
+        items = list(getattr(self.canvas, "point_items", {}).values())
+        items += [getattr(self.canvas, n, None) for n in ("halo_item", "stroke_item", "selection_item")]
+        for item in items:
+            if item is None or not hasattr(item, "setSize"):
+                continue
+            base = getattr(item, "_nnviz_base_size", None)
+            if base is None:
+                base = item._nnviz_base_size = item.opts.get("size", 10)
+            item.setSize(base * factor)
+
+    def _refresh_axes(self, scaled: bool) -> None:
+        """Axis ticks are drawn into cached pictures: draw them again in the current font."""
+        import pyqtgraph as pg
+        app = QApplication.instance()
+        for view in self.findChildren(pg.GraphicsView):
+            for item in view.scene().items():
+                if isinstance(item, pg.AxisItem):
+                    item.setTickFont(QFont(app.font()) if scaled and app is not None else None)
+                    item.update()
 
     # -- window events -----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if not self.maybe_save():
             event.ignore()
             return
+        self.set_presentation(False)        # the layout and fonts to remember are the usual ones
+        self.sweep_panel.shutdown()         # cancel and wait: no sweep worker process is left
+        if self.recorder.recording:
+            self.recorder.stop()
+        self.recorder.wait(30)              # the encoder finishes the file (seconds at most)
+        if self._layout_timer is not None:
+            self._layout_timer.stop()
+        if self.autosaver is not None:
+            self.autosaver.finish()         # a clean exit: this window's recovery files go
         self._cancel_save_request()
         if not self._closed:
             self._closed = True
@@ -1120,8 +1523,9 @@ def _history_from_reply(history) -> History | None:
 class _PendingSave:
     """One save on its way: the experiment as it was when Save was chosen, then the session's answer."""
 
-    def __init__(self, path, exp, points_version, undo_index, document, trained_seconds):
+    def __init__(self, path, exp, points_version, undo_index, document, trained_seconds, sweep_changes=0):
         self.path = path
+        self.sweep_changes = sweep_changes
         self.exp = exp
         self.points_version = points_version
         self.undo_index = undo_index
