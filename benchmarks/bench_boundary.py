@@ -7,7 +7,8 @@ Over a fixed time it reports: frames/s delivered, epochs/s trained, the median b
 playing, and the cost of one full-size image measured in this process (``Trainer.boundary``). After a
 Pause it checks that the still is the full requested size.
 
-Usage: python benchmarks/bench_boundary.py [--seconds 6] [--nets 6x8,4x64,4x256,10x256,16x512]
+Usage: python benchmarks/bench_boundary.py [--seconds 6] [--nets 6x8,4x64,4x256,10x256,16x512] [--mistakes]
+(``--mistakes``: the view asks for every point's class too, as "show mistakes" does.)
 Others may share the machine: the header prints the CPU model and load average.
 """
 from __future__ import annotations
@@ -63,7 +64,7 @@ def image_cost(cfg: ExperimentConfig, points) -> float:
     return float(np.median(times))
 
 
-def run_child(cfg: ExperimentConfig, points, seconds: float) -> dict:
+def run_child(cfg: ExperimentConfig, points, seconds: float, mistakes: bool = False) -> dict:
     ctx = mp.get_context("spawn")
     parent_end, child_end = ctx.Pipe(duplex=True)
     proc = ctx.Process(target=serve, args=(child_end, os.getpid()), daemon=True)
@@ -72,7 +73,7 @@ def run_child(cfg: ExperimentConfig, points, seconds: float) -> dict:
     try:
         parent_end.send(m.SetConfig(cfg))
         parent_end.send(m.SetPoints(points, 1))
-        parent_end.send(m.SetView(EXTENT, SIZE, SIZE, predictions=False))
+        parent_end.send(m.SetView(EXTENT, SIZE, SIZE, predictions=mistakes))
         parent_end.send(m.Play())
         frames, sizes, first = 0, [], None
         end = None
@@ -120,19 +121,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--nets", default="6x8,4x64,4x256,10x256,16x512")
+    ap.add_argument("--mistakes", action="store_true",
+                    help="'show mistakes' on: every frame also classifies the 500 points")
     args = ap.parse_args()
     limit_blas_threads(1)
     print(f"# {cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
-          f"(others may share the machine), {args.seconds:g} s per net, requested {SIZE}x{SIZE}")
+          f"(others may share the machine), {args.seconds:g} s per net, requested {SIZE}x{SIZE}"
+          f"{', show mistakes on' if args.mistakes else ''}")
     points = generate("spiral", 500, 0.0, 0.5, seed=1)
     print(f"{'net':>8} {'image ms':>9} {'frames/s':>9} {'epochs/s':>9} {'side':>5} {'paused still':>13}")
     for spec in args.nets.split(","):
         layers, width = (int(v) for v in spec.split("x"))
         cfg = config(layers, width)
         cost = image_cost(cfg, points)
-        r = run_child(cfg, points, args.seconds)
+        r = run_child(cfg, points, args.seconds, args.mistakes)
         still = "x".join(map(str, r["still"])) if r["still"] else "-"
-        print(f"{spec:>8} {cost * 1e3:9.1f} {r['fps']:9.1f} {r['eps']:9.0f} {r['side']:5d} {still:>13}",
+        print(f"{spec:>8} {cost * 1e3:9.1f} {r['fps']:9.1f} {r['eps']:9.1f} {r['side']:5d} {still:>13}",
               flush=True)
     print(f"# load average at the end {os.getloadavg()[0]:.2f}")
 

@@ -175,3 +175,45 @@ def test_child_sends_frames_during_long_epochs():
     # several frames show the same finished epoch: they were sent mid-epoch, with the weights as they are
     assert len(epochs) - len(set(epochs)) >= 3, epochs
     assert all(len(s.rows["epoch"]) == 0 for a, s in zip(playing, playing[1:]) if s.epoch == a.epoch)
+
+
+def mistakes_session(point_seconds: float, n=300):
+    s, now, _ = session(pixel_seconds=1e-7)
+    s.handle(m.SetView(VIEW.extent, VIEW.width, VIEW.height, predictions=True))
+    s.handle(m.SetPoints(circle(n=n), 2))
+    real = s.trainer.predict_class
+    counts = []
+
+    def fake_predict_class(xy):
+        now[0] += point_seconds * len(xy)
+        counts.append(len(xy))
+        return real(xy)
+
+    s.trainer.predict_class = fake_predict_class
+    return s, now, counts
+
+
+def test_cheap_predictions_are_all_fresh_every_frame():
+    s, now, counts = mistakes_session(point_seconds=1e-6)    # 300 points: 0.3 ms
+    s.handle(m.Play())
+    play_frames(s, now, 5)
+    assert counts == [300] * 5 and not s.predictions_partial
+
+
+def test_dear_predictions_refresh_a_slice_per_frame_while_playing_and_all_when_paused():
+    s, now, counts = mistakes_session(point_seconds=1e-4)    # 300 points: 30 ms, over a frame's budget
+    s.snapshot()                                             # paused: all, and the cost is measured
+    s.handle(m.Play())
+    play_frames(s, now, 12)
+    per_frame = counts[1:]
+    assert max(per_frame) * 1e-4 <= core.PLAYING_BOUNDARY_SECONDS / 3 + 1e-12
+    assert sum(per_frame) >= 300                             # round the whole set within the frames
+    assert s.predictions_partial
+    s.handle(m.Pause())
+    s.dirty = False
+    s.work(budget=0.0)
+    assert s.dirty                                           # the partial classes call for an exact still
+    before = len(counts)
+    snap = s.snapshot()
+    assert counts[before:] == [300] and not s.predictions_partial
+    assert np.array_equal(snap.predictions, s.trainer.predict_class(s.trainer.points.xy))

@@ -61,6 +61,10 @@ class TrainingSession:
         self._pixel_cost: tuple | None = None   # (network shape, seconds per boundary pixel, smoothed)
         self._boundary_level = 0         # playing: the image side is BOUNDARY_STEP ** level of the view's
         self.boundary_reduced = False    # the last snapshot's image was smaller than the view asked
+        self._point_cost: tuple | None = None   # (network shape, seconds per point classified, smoothed)
+        self._predicted: tuple | None = None    # (PointSet, int8 classes): the latest class of every point
+        self._predict_next = 0           # playing with many points: where the next slice to refresh starts
+        self.predictions_partial = False # the last snapshot's classes were not all of the current weights
 
     # -- commands ----------------------------------------------------------------------------------------
     def handle(self, cmd) -> None:
@@ -222,8 +226,8 @@ class TrainingSession:
         run again after the command.
         """
         if not self.busy:
-            if self.boundary_reduced:
-                self.dirty = True   # training paused or stopped: the still must be sharp
+            if self.boundary_reduced or self.predictions_partial:
+                self.dirty = True   # training paused or stopped: the still must be sharp and exact
             return 0
         t = self.trainer
         start = self._clock()
@@ -299,14 +303,14 @@ class TrainingSession:
             self._boundary_level = 0   # a new network: chosen afresh from its own cost
         self._pixel_cost = (shape, measured)
 
-    def boundary_size(self, width: int, height: int) -> tuple[int, int]:
+    def boundary_size(self, width: int, height: int, budget: float = PLAYING_BOUNDARY_SECONDS) -> tuple[int, int]:
         """The boundary image's size for the next snapshot: the view's own unless training plays and that
         would cost more than PLAYING_BOUNDARY_SECONDS; then the biggest smaller size (same aspect) that fits,
         with some hysteresis so the size does not flip between two steps from frame to frame."""
         width, height = int(width), int(height)
         if not self.busy:
             return width, height
-        cost, budget = self.pixel_seconds(), PLAYING_BOUNDARY_SECONDS
+        cost = self.pixel_seconds()
 
         def size(level: int) -> tuple[int, int]:
             f = BOUNDARY_STEP ** level
@@ -325,6 +329,39 @@ class TrainingSession:
         self._boundary_level = level
         return size(level)
 
+    def _frame_predictions(self) -> tuple[np.ndarray, float]:
+        """Every point's class for "show mistakes", and the seconds spent on it.
+
+        Paused, or cheap (at most a third of PLAYING_BOUNDARY_SECONDS): all points, from the current
+        weights. Playing with so many points (or so big a network) that this would cost more: only the
+        next slice of points that fits is classified again, round the set, and the rest keep the class of
+        a few frames ago, so a frame stays within its budget. Paused or stopped, all are exact again.
+        """
+        t, shape = self.trainer, self._network_shape()
+        points, n = t.points, len(t.points)
+        started = self._clock()
+        per_point = self._point_cost[1] if self._point_cost is not None and self._point_cost[0] == shape else None
+        share = PLAYING_BOUNDARY_SECONDS / 3
+        known = self._predicted is not None and self._predicted[0] is points
+        if not self.busy or not known or per_point is None or per_point * n <= share:
+            classes = t.predict_class(points.xy).astype(np.int8)
+            self._predicted, self._predict_next, count = (points, classes), 0, n
+        else:
+            classes = self._predicted[1]
+            count = max(1, min(n, int(share / per_point)))
+            start = self._predict_next
+            index = np.arange(start, start + count) % n
+            classes[index] = t.predict_class(points.xy[index])
+            self._predict_next = (start + count) % n
+            self.predictions_partial = count < n
+        spent = self._clock() - started
+        if spent > 0:
+            measured = spent / count
+            if per_point is not None:
+                measured = 0.7 * per_point + 0.3 * measured
+            self._point_cost = (shape, measured)
+        return classes.copy(), spent   # a copy: an in-process GUI keeps it while the next is made
+
     # -- snapshots ---------------------------------------------------------------------------------------
     def snapshot(self) -> m.Snapshot:
         t = self.trainer
@@ -332,18 +369,20 @@ class TrainingSession:
         if len(rows["epoch"]):
             self._sent_epoch = rows["epoch"][-1]
         mode = {"binary": "binary", "softmax": "multiclass", "regression": "regression"}[t.head]
+        predictions, spent = None, 0.0
+        self.predictions_partial = False
+        if mode != "regression" and len(t.points) and (self.view is None or self.view.predictions):
+            predictions, spent = self._frame_predictions()
         boundary = extent = None
         if self.view is not None:
             v = self.view
             extent = v.extent
-            width, height = self.boundary_size(v.width, v.height)
+            budget = max(PLAYING_BOUNDARY_SECONDS - spent, PLAYING_BOUNDARY_SECONDS / 2)
+            width, height = self.boundary_size(v.width, v.height, budget)
             started = self._clock()
             boundary = t.boundary(v.extent, width, height)
             self._learn_pixel_cost(width * height, self._clock() - started)
             self.boundary_reduced = (width, height) != (v.width, v.height)
-        predictions = None
-        if mode != "regression" and len(t.points) and (self.view is None or self.view.predictions):
-            predictions = t.predict_class(t.points.xy).astype(np.int8)
         keep = [None if mk is None else mk[0].copy() for mk in t.last_dropout_masks]
         self.dirty = False
         return m.Snapshot(
