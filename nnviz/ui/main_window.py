@@ -1075,9 +1075,9 @@ class MainWindow(QMainWindow):
             return self._presenting["geometry"], self._presenting["state"]
         return self.saveGeometry(), self.saveState()
 
-    def _save_settings(self) -> None:
+    def _save_settings(self, layout: tuple | None = None) -> None:
         s = self.settings
-        geometry, state = self._layout()
+        geometry, state = layout or self._layout()
         s.setValue("window/geometry", geometry)
         s.setValue("window/state", state)
         self._layout_written = (bytes(geometry.data()), bytes(state.data()))
@@ -1339,6 +1339,7 @@ class MainWindow(QMainWindow):
             self._presenting = {
                 "geometry": self.saveGeometry(), "state": self.saveState(), "window_state": self.windowState(),
                 "menu": self.menuBar().isVisible(), "app_font": QFont(app.font()) if app else None,
+                "style": self.styleSheet(), "rect": self.geometry(),
             }
             for dock in (self.data_dock, self.lesson_dock, self.model_dock):
                 dock.hide()
@@ -1349,7 +1350,9 @@ class MainWindow(QMainWindow):
                     font.setPointSizeF(font.pointSizeF() * PRESENTATION_FONT_SCALE)
                 else:
                     font.setPixelSize(round(font.pixelSize() * PRESENTATION_FONT_SCALE))
-                app.setFont(font)
+                app.setFont(font)   # dialogs and the plots' scenes follow the application's font
+                # widgets under a style sheet take their font from it, not from their parent
+                self.setStyleSheet(_font_size_rule(self._presenting["style"], font))
             self._scale_markers(PRESENTATION_MARKER_SCALE)
             self._refresh_axes(scaled=True)
             self.showFullScreen()
@@ -1358,6 +1361,9 @@ class MainWindow(QMainWindow):
             saved, self._presenting = self._presenting, None
             if app is not None and saved["app_font"] is not None:
                 app.setFont(saved["app_font"])
+                # widgets keep the last font a style sheet gave them: give them the usual size, then drop it
+                self.setStyleSheet(_font_size_rule(saved["style"], saved["app_font"]))
+            self.setStyleSheet(saved["style"])
             self._scale_markers(1.0)
             self._refresh_axes(scaled=False)
             self.menuBar().setVisible(saved["menu"])
@@ -1368,7 +1374,7 @@ class MainWindow(QMainWindow):
                 self.showMaximized()
             else:
                 self.showNormal()
-                self.restoreGeometry(saved["geometry"])
+                self.setGeometry(saved["rect"])   # exactly (restoreGeometry would fit it to the screen)
             self.restoreState(saved["state"])
         self._sync_presentation_actions()
 
@@ -1409,7 +1415,8 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
-        self.set_presentation(False)        # the layout and fonts to remember are the usual ones
+        layout = self._layout()             # the usual layout (the one before presentation mode)
+        self.set_presentation(False)        # the application's font back to normal
         self.sweep_panel.shutdown()         # cancel and wait: no sweep worker process is left
         if self.recorder.recording:
             self.recorder.stop()
@@ -1426,7 +1433,7 @@ class MainWindow(QMainWindow):
             app = QApplication.instance()
             if app is not None:
                 app.removeEventFilter(self)
-        self._save_settings()
+        self._save_settings(layout)
         self.client.shutdown()
         event.accept()
 
@@ -1485,6 +1492,13 @@ class MainWindow(QMainWindow):
 def _lesson_html(title: str, text: str) -> str:
     from html import escape
     return f"<h3>{escape(title)}</h3><p>{escape(text)}</p>"
+
+
+def _font_size_rule(style: str, font: QFont) -> str:
+    """``style`` plus a rule giving every widget the size of ``font`` (widgets under a style sheet take
+    their font from it, not from their parent or the application)."""
+    size = font.pointSizeF() if font.pointSizeF() > 0 else font.pixelSize() * 0.75
+    return f"{style}\nQWidget {{ font-size: {size:.2f}pt; }}".strip()
 
 
 def _slug(name: str) -> str:
