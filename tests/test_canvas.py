@@ -1,6 +1,9 @@
 """The point canvas and its undoable model, driven through real widgets and real mouse events."""
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -671,3 +674,115 @@ def test_points_model_rate_limits_changed_during_gestures_only(qtbot, monkeypatc
     m.add_points([2, 2], 0, TRAIN)           # outside gestures: every change at once
     m.add_points([3, 3], 0, TRAIN)
     assert len(seen) == n + 2
+
+
+# -- nothing NaN reaches pyqtgraph's bounds (monkey finding F2) ------------------------------------
+@contextmanager
+def warnings_fail_the_test():
+    """Every Python warning inside fails the test, like ``-W error`` but after the actions: a warning
+    raised as an exception inside a Qt virtual (pyqtgraph's boundingRect) would crash the process."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        yield
+    assert not seen, "warnings: " + "; ".join(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})"
+                                              for w in seen)
+
+
+#: /work/coord/monkey_logs/f2-erase-all-nan-warning.jsonl (the monkey's actions; data coordinates)
+F2_LOG = [
+    (0, "class_button", {"name": "class.3"}),
+    (1, "click", {"x": 0.5, "y": 0.5, "button": "left", "shift": False}),
+    (2, "stroke", {"tool": "erase", "path": [[0.0, 0.5], [0.5, 0.5], [1.0, 0.5]]}),
+]
+
+
+def test_monkey_f2_erasing_the_only_point_of_a_class_warns_nothing(canvas, qtbot):
+    """Erasing the last point of a class left its scatter all-NaN mid-stroke, and pyqtgraph's bounds
+    (np.nanmin) warned "All-NaN slice encountered" on every repaint of the stroke."""
+    with warnings_fail_the_test():
+        _replay_f2(canvas, qtbot)
+    assert len(canvas.model.points) == 0 and canvas.model.undo_stack.count() == 2
+    assert all(len(item.data) == 0 for item in canvas.point_items.values())
+
+
+def _replay_f2(canvas, qtbot):
+    from nnviz.ui.data_panel import DataPanel
+    panel = DataPanel()
+    qtbot.addWidget(panel)
+    panel.tool_changed.connect(canvas.set_tool)                    # wired as the window wires them
+    panel.current_class_changed.connect(canvas.set_current_class)
+    buttons = {b.objectName(): b for b in panel.findChildren(type(panel._tool_buttons["add"]))}
+    for _i, action, args in F2_LOG:
+        if action == "class_button":
+            buttons[args["name"]].click()
+        elif action == "click":
+            click(canvas, args["x"], args["y"])
+        else:
+            buttons[f"tool.{args['tool']}"].click()
+            vp = canvas.plot_widget.viewport()
+            path = args["path"]
+            QTest.mousePress(vp, LEFT, NOMOD, at(canvas, *path[0]))
+            for x, y in path[1:]:
+                QTest.mouseMove(vp, at(canvas, x, y))
+                if canvas._live is not None:                   # mid-stroke: the class's item is all hidden
+                    item = canvas.point_items[(TRAIN, 3)]
+                    assert len(item.data) == 1 and np.isnan(item.data["x"]).all()
+                canvas.grab()                                  # repaint: bounds of every item
+            QTest.mouseRelease(vp, LEFT, NOMOD, at(canvas, *path[-1]))
+        if _i == 1:
+            assert canvas.model.points.target.tolist() == [3.0]
+    canvas.grab()
+
+
+def test_dragging_every_point_of_a_class_hides_its_items_without_warnings(canvas):
+    """A big drag hides the moving points in their items (NaN) and draws them in movers: moving all
+    the points leaves every item all-hidden, which has no bounds rather than a warning."""
+    big = _big(600)
+    canvas.model.replace_all(big)
+    canvas.set_tool("select")
+    canvas.select_all()
+    start = big.xy[np.argmin(np.hypot(*big.xy.T))]
+    vp = canvas.plot_widget.viewport()
+    with warnings_fail_the_test():
+        QTest.mousePress(vp, LEFT, NOMOD, at(canvas, *start))
+        for i in range(1, 4):
+            QTest.mouseMove(vp, at(canvas, start[0] + 0.2 * i, start[1]))
+            canvas.grab()
+        assert canvas._live is not None and canvas._live["kind"] == "move"
+        assert all(np.isnan(item.data["x"]).all() for item in canvas.point_items.values())
+        assert all(item.dataBounds(ax) == (None, None) for item in canvas.point_items.values() for ax in (0, 1))
+        QTest.mouseRelease(vp, LEFT, NOMOD, at(canvas, start[0] + 0.6, start[1]))
+        canvas.grab()
+    assert np.allclose(canvas.model.points.xy - big.xy, [0.6, 0], atol=TOL)
+    ps = canvas.model.points
+    train0 = ps.xy[(ps.role == TRAIN) & (ps.target == 0), 0]
+    assert canvas.point_items[(TRAIN, 0)].dataBounds(0) == pytest.approx((train0.min(), train0.max()))
+
+
+def test_empty_roles_nan_fields_and_nan_predictions_reach_pyqtgraph_clean(canvas):
+    """Other ways NaN or nothing could reach pyqtgraph: roles and classes with no point (empty
+    items), a regression set with one role only, fields that are NaN everywhere, NaN predictions."""
+    with warnings_fail_the_test():
+        _nan_and_empty_inputs(canvas)
+
+
+def _nan_and_empty_inputs(canvas):
+    canvas.model.replace_all(points([[0, 0], [1, 1], [2, 2]], [0, 1, 1]))
+    canvas.set_predictions(np.array([np.nan, 0.0, np.nan]))
+    canvas.set_highlight_misclassified(True)
+    assert len(canvas.halo_item.data) == 1                 # an unknown prediction is not a mistake
+    for mode, shape in (("binary", (8, 8)), ("multiclass", (8, 8, 3)), ("regression", (8, 8))):
+        canvas.set_boundary(np.full(shape, np.nan, np.float32), (-1, 1, -1, 1), mode)
+        canvas.set_discretize(mode == "multiclass")
+        canvas.grab()
+        assert np.isfinite(canvas.boundary_item.image).all()
+        assert len(canvas.contour_item.xData) == 0
+    canvas.model.replace_all(points([[0, 0], [1, 0]], [2.5, -0.5]))   # regression: train role only
+    canvas.set_value_range(None)
+    canvas.grab()
+    assert len(canvas.point_items[(TRAIN, 0)].data) == 2
+    assert all(len(item.data) == 0 for key, item in canvas.point_items.items() if key != (TRAIN, 0))
+    canvas.model.replace_all(PointSet(np.zeros((0, 2)), np.zeros(0), np.zeros(0, np.int8)))
+    canvas.set_value_range(None)
+    canvas.grab()
+    assert all(item.dataBounds(0) == (None, None) for item in canvas.point_items.values())

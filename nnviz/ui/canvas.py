@@ -154,6 +154,23 @@ class _PassiveScatter(pg.ScatterPlotItem):
     def mouseClickEvent(self, ev):
         ev.ignore()
 
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):
+        """pyqtgraph's bounds, NaN-safe: a NaN position is a hidden point (a live stroke hides erased
+        or moving points that way), and an item whose points are all hidden has no bounds, like an
+        empty one. pyqtgraph's own ``np.nanmin`` would warn "All-NaN slice encountered" on it."""
+        if ax not in (0, 1) or self.data is None or len(self.data) == 0:
+            return super().dataBounds(ax, frac, orthoRange)
+        d = self.data["x" if ax == 0 else "y"]
+        if frac >= 1.0 and orthoRange is None:
+            if self.bounds[ax] is None:
+                lo, hi = np.fmin.reduce(d), np.fmax.reduce(d)      # NaN only when every value is NaN
+                pad = self._maxSpotWidth * 0.7072
+                self.bounds[ax] = (None, None) if np.isnan(lo) else (float(lo) - pad, float(hi) + pad)
+            return self.bounds[ax]
+        if not np.isfinite(d).any():
+            return (None, None)
+        return super().dataBounds(ax, frac, orthoRange)
+
     def updateSpots(self, dataSet=None):
         """pyqtgraph looks up every point's symbol in its atlas by a per-point Python key (~0.5 µs a
         point, 50 ms at 100,000). When no point has a style of its own (the canvas gives each item one
@@ -714,12 +731,13 @@ class PointCanvas(QWidget):
             item.setData(x=xy[:, 0], y=xy[:, 1], brush=brush, pen=self._outline_pen)
 
     def misclassified_mask(self) -> np.ndarray:
-        """Points whose prediction differs from their label (all False when unknown or stale)."""
+        """Points whose prediction differs from their label (all False when unknown or stale; a point
+        whose prediction is not a number, e.g. of a diverged network, is not counted as a mistake)."""
         ps = self._model.points
         pred = self._predictions
         if self._regression or pred is None or len(pred) != len(ps):
             return np.zeros(len(ps), bool)
-        return np.rint(pred) != np.rint(ps.target)
+        return np.isfinite(pred) & (np.rint(pred) != np.rint(ps.target))
 
     def _redraw_halo(self) -> None:
         if not self._highlight_misclassified:
