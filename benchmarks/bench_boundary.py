@@ -3,8 +3,8 @@
 For each network (6x8, 4x64, 4x256, 10x256, 16x512; tanh, spiral, 500 points, batch 10) it starts the
 real child process (``nnviz.session.child.serve`` over a spawned Pipe, as the window does), asks for a
 100 x 100 boundary view, plays, and acknowledges every snapshot at once (a GUI that draws instantly).
-Over a fixed time it reports: frames/s delivered, epochs/s trained, the median boundary size sent while
-playing, and the cost of one full-size image measured in this process (``Trainer.boundary``). After a
+Over a fixed time it reports: frames/s delivered, epochs/s trained, the median boundary side sent while
+playing, the median and longest wait between two frames, and the cost of one full-size image measured in this process (``Trainer.boundary``). After a
 Pause it checks that the still is the full requested size.
 
 Usage: python benchmarks/bench_boundary.py [--seconds 6] [--nets 6x8,4x64,4x256,10x256,16x512] [--mistakes]
@@ -75,7 +75,7 @@ def run_child(cfg: ExperimentConfig, points, seconds: float, mistakes: bool = Fa
         parent_end.send(m.SetPoints(points, 1))
         parent_end.send(m.SetView(EXTENT, SIZE, SIZE, predictions=mistakes))
         parent_end.send(m.Play())
-        frames, sizes, first = 0, [], None
+        frames, sizes, first, stamps = 0, [], None, []
         end = None
         while True:
             if not parent_end.poll(120.0):
@@ -92,6 +92,7 @@ def run_child(cfg: ExperimentConfig, points, seconds: float, mistakes: bool = Fa
                 end = now + seconds
                 continue
             frames += 1
+            stamps.append(now)
             if snap.boundary is not None:
                 sizes.append(snap.boundary.shape[1])
             if now >= end:
@@ -113,7 +114,9 @@ def run_child(cfg: ExperimentConfig, points, seconds: float, mistakes: bool = Fa
         if proc.is_alive():
             proc.kill()
     dt = last[0] - first[0]
-    return {"fps": frames / dt, "eps": (last[1] - first[1]) / dt,
+    gaps = np.diff([first[0]] + stamps) * 1e3
+    return {"fps": frames / dt, "eps": (last[1] - first[1]) / dt, "gap50": float(np.median(gaps)),
+            "gapmax": float(gaps.max()),
             "side": int(np.median(sizes)) if sizes else 0, "still": still}
 
 
@@ -129,14 +132,14 @@ def main() -> None:
           f"(others may share the machine), {args.seconds:g} s per net, requested {SIZE}x{SIZE}"
           f"{', show mistakes on' if args.mistakes else ''}")
     points = generate("spiral", 500, 0.0, 0.5, seed=1)
-    print(f"{'net':>8} {'image ms':>9} {'frames/s':>9} {'epochs/s':>9} {'side':>5} {'paused still':>13}")
+    print(f"{'net':>8} {'image ms':>9} {'frames/s':>9} {'epochs/s':>9} {'side':>5} {'gap p50/max ms':>15} {'paused still':>13}")
     for spec in args.nets.split(","):
         layers, width = (int(v) for v in spec.split("x"))
         cfg = config(layers, width)
         cost = image_cost(cfg, points)
         r = run_child(cfg, points, args.seconds, args.mistakes)
         still = "x".join(map(str, r["still"])) if r["still"] else "-"
-        print(f"{spec:>8} {cost * 1e3:9.1f} {r['fps']:9.1f} {r['eps']:9.1f} {r['side']:5d} {still:>13}",
+        print(f"{spec:>8} {cost * 1e3:9.1f} {r['fps']:9.1f} {r['eps']:9.1f} {r['side']:5d} {r['gap50']:7.0f}/{r['gapmax']:<7.0f} {still:>13}",
               flush=True)
     print(f"# load average at the end {os.getloadavg()[0]:.2f}")
 
