@@ -647,3 +647,42 @@ def test_activation_is_disabled_with_a_reason_without_hidden_layers(qtbot, panel
                 if c.objectName().startswith("architecture.layer_activations") and c.isVisibleTo(panel)]
     qtbot.mouseClick(w(panel, "architecture.hidden_layers.add"), Qt.MouseButton.LeftButton)
     assert act.isEnabled() and act.toolTip() != NO_HIDDEN_ACTIVATION_TIP
+
+
+# -- architecture.dtype ------------------------------------------------------------------------------
+def test_precision_control_rebuilds_the_trainer_in_float32_and_back(qtbot, panel, model):
+    """The Precision box (architecture.dtype, from the engine's metadata) reaches a trainer the way the
+    session applies settings (Trainer.set_config on every change): a new network in that precision,
+    trained from epoch 0."""
+    import numpy as np
+    from nnviz.data.points import TEST, TRAIN, PointSet
+    from nnviz.engine.config import DTYPES
+    from nnviz.engine.trainer import Trainer
+    from nnviz.ui.controls import DTYPE_NAMES
+    combo = w(panel, "architecture.dtype")
+    assert [combo.itemData(i) for i in range(combo.count())] == list(DTYPES)
+    assert combo.currentData() == "float64" and "float32" in combo.itemText(combo.findData("float32"))
+    tip = combo.toolTip()
+    assert field_help("architecture", "dtype") in tip and RESET_NOTE in tip
+    assert "twice as fast" in tip and "float32" in tip
+    assert set(DTYPE_NAMES) == set(DTYPES)
+    assert any(lbl.text() == "Precision" and lbl.buddy() is combo
+               for lbl in panel.sections["architecture"].findChildren(QLabel))
+
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(40, 2))
+    roles = np.where(np.arange(40) % 4, TRAIN, TEST)
+    trainer = Trainer(model.config, PointSet(xy, (xy[:, 0] > 0).astype(float), roles))
+    resets = []
+    model.changed.connect(lambda config, _reset: resets.append(trainer.set_config(config)))
+    trainer.train(3)
+    assert trainer.epoch == 3
+    rec = Recorder(model)
+    choose(combo, "float32")
+    assert model.config.architecture.dtype == "float32" and rec.last_reset is True
+    assert trainer.config.architecture.dtype == "float32" and resets == [True]
+    assert trainer.network.params.dtype == np.float32 and trainer.epoch == 0
+    choose(combo, "float64")
+    assert trainer.config.architecture.dtype == "float64" and trainer.network.params.dtype == np.float64
+    model.set_field("architecture", "dtype", "float32")           # the model drives the box too
+    assert combo.currentData() == "float32"
