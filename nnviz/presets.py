@@ -5,11 +5,18 @@ its initial weights from the config's seed, so a preset always trains the same w
 a fresh :class:`Experiment` each time (the caller may edit it freely). Names are command-line
 arguments (``nnviz train spiral``); the app opens with :data:`DEFAULT_PRESET`. ``speed`` is the
 epochs/s cap a lesson opens with in the window: slow enough to watch its effect form.
+
+A *comparison* lesson (``preset.runs`` not empty) is one set of points and 2-4 runs side by side, each a
+:class:`RunSpec`: a label saying what differs ("L1 0.01") and the settings that differ (optionally fixed
+initial weights). ``build_runs()`` gives one fresh experiment per run, all on the same (shared, immutable)
+points; ``build()`` of a comparison is its first run, for a window that shows one run at a time.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+import numpy as np
 
 from .data.generators import generate
 from .engine.config import FEATURES, ExperimentConfig
@@ -26,6 +33,40 @@ class Preset:
     epochs: int                        # a sensible default run length for `nnviz train`
     data: dict = field(default_factory=dict)   # the generator's arguments (shown in the Data panel)
     speed: int = 60                    # epochs/s cap the window opens the lesson with (0 = as fast as possible)
+    runs: tuple[RunSpec, ...] = ()     # a comparison lesson's runs (2-4), or () for a single-run lesson
+    settings: dict = field(default_factory=dict)   # the config sections the lesson changes from the defaults
+
+    @property
+    def is_comparison(self) -> bool:
+        return bool(self.runs)
+
+    def config(self, run: RunSpec | None = None) -> ExperimentConfig:
+        """The lesson's configuration, with ``run``'s changes on top (a fresh object on every call)."""
+        return _config(**_merged(self.settings, run.changes if run is not None else {}))
+
+    def build_runs(self) -> list[tuple[str, Experiment]]:
+        """(label, fresh experiment) per run, all on one PointSet; a run with fixed initial weights has them
+        as the experiment's ``weights`` (with no history). A single-run lesson gives [(its name, build())]."""
+        if not self.runs:
+            return [(self.name, self.build())]
+        points = generate(**self.data)
+        return [(run.label, Experiment(config=self.config(run), points=points, name=self.title,
+                                       description=self.lesson, weights=run.initial_weights()))
+                for run in self.runs]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a comparison lesson."""
+    label: str                         # what differs, short: "L1 0.01", "3 x 32 neurons"
+    changes: dict = field(default_factory=dict)   # config sections on top of the lesson's, as in Preset.settings
+    # initial weights: per layer (W as rows of fan_out numbers, b), as nested tuples; None: drawn from the seed
+    weights: tuple | None = None
+
+    def initial_weights(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        if self.weights is None:
+            return None
+        return [(np.array(W, dtype=np.float64), np.array(b, dtype=np.float64)) for W, b in self.weights]
 
 
 #: the window's speed choices (epochs per second, 0 = as fast as possible); every lesson uses one of them
@@ -43,11 +84,32 @@ def _config(**sections: dict[str, Any]) -> ExperimentConfig:
     return ExperimentConfig.from_dict(data, path="preset config")
 
 
+def _merged(settings: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with ``changes`` on top, section by section (neither is modified)."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in settings.items()}
+    for section, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(section), dict):
+            out[section].update(value)
+        else:
+            out[section] = dict(value) if isinstance(value, dict) else value
+    return out
+
+
 def _preset(name: str, title: str, lesson: str, epochs: int, data: dict[str, Any], speed: int,
-            **config: dict[str, Any]) -> Preset:
-    def build() -> Experiment:
-        return Experiment(config=_config(**config), points=generate(**data), name=title, description=lesson)
-    return Preset(name, title, lesson, build, epochs, dict(data), speed)
+            runs: tuple[RunSpec, ...] = (), **config: dict[str, Any]) -> Preset:
+    if runs:
+        def build() -> Experiment:   # a comparison opened as one experiment: its first run
+            return preset.build_runs()[0][1]
+    else:
+        def build() -> Experiment:
+            return Experiment(config=_config(**config), points=generate(**data), name=title, description=lesson)
+    preset = Preset(name, title, lesson, build, epochs, dict(data), speed, tuple(runs), dict(config))
+    return preset
+
+
+def _one_layer(*w: float, bias: float = 0.0) -> tuple:
+    """Weights of a net without hidden layers and one output neuron: bias + sum of w_i * feature_i."""
+    return ((tuple((x,) for x in w), (bias,)),)
 
 
 # The overfitting family shares one setup: 80 noisy circle points, half of them for training, and a
@@ -156,6 +218,77 @@ _ALL_PRESETS = (
         2000, dict(kind="circle", n=200, noise=0.25, train_fraction=0.2, seed=0), 200,
         architecture=dict(hidden_layers=[8, 8], activation="relu", init="he"),
         optimizer=dict(name="adam", learning_rate=0.03, batch_size=0)),
+
+    # -- comparisons: one set of points, 2-4 runs side by side (settings found by trying; tests guard them) --
+    _preset(
+        "train-vs-test", "Training vs test error: a simple and a complex model",
+        "Two overlapping clouds of blue and orange points, where the best boundary is a straight line: a "
+        "model with no hidden layer finds it, while three layers of 32 neurons bend around every noisy "
+        "training point. The big network ends with no training error at all, yet makes far more mistakes on "
+        "the test points than the straight line: a low training error alone proves nothing.",
+        1000, dict(kind="gaussian", n=300, noise=0.5, train_fraction=0.5, seed=3), 200,
+        runs=(RunSpec("simple: no hidden layer", dict(architecture=dict(hidden_layers=[]))),
+              RunSpec("complex: 3 x 32 neurons", dict(architecture=dict(hidden_layers=[32, 32, 32])))),
+        architecture=dict(activation="tanh"), optimizer=_FAST_FULL_BATCH),
+    _preset(
+        "model-size", "Model size: too small, just right, too big",
+        "Three networks learn the same noisy moons: one neuron (too small), one layer of 8 (about right) and "
+        "three layers of 32 (too big). Training error falls as the network grows, but test error is lowest "
+        "for the middle one: the small net underfits, the big one bends around noisy points and overfits.",
+        1000, dict(kind="moons", n=300, noise=0.4, train_fraction=0.5, seed=2), 200,
+        runs=(RunSpec("too small: 1 neuron", dict(architecture=dict(hidden_layers=[1]))),
+              RunSpec("right: 8 neurons", dict(architecture=dict(hidden_layers=[8]))),
+              RunSpec("too big: 3 x 32 neurons", dict(architecture=dict(hidden_layers=[32, 32, 32])))),
+        architecture=dict(activation="tanh"), optimizer=_FAST_FULL_BATCH),
+    _preset(
+        "large-weights", "Large weights: too confident to learn",
+        "Two models with no hidden layer start on the same boundary line, x1 + x2 = 0: one computes "
+        "sigmoid(x1 + x2), the other sigmoid(10 x1 + 10 x2). The second is far more certain (its probability "
+        "jumps from blue to orange across a thin band), and for almost every point its gradient is practically "
+        "zero, so it hardly learns: compare their gradient plots.",
+        200, dict(kind="gaussian", n=200, noise=0.1, train_fraction=0.5, seed=0), 20,
+        runs=(RunSpec("weights 1", weights=_one_layer(1.0, 1.0)),
+              RunSpec("weights 10", weights=_one_layer(10.0, 10.0))),
+        architecture=dict(hidden_layers=[])),
+    _preset(
+        "l1-vs-l2", "L1 vs L2: sparse or small weights",
+        "The same network on all seven features, once with an L1 penalty and once with L2. L1 drives most "
+        "weights to exactly zero and keeps a few large ones (sparse weights); L2 shrinks every weight, so they "
+        "end small and even but almost none is zero. Compare the share of weights near zero and their sizes.",
+        300, dict(kind="circle", n=500, noise=0.1, train_fraction=0.5, seed=0), 60,
+        runs=(RunSpec("L1 0.01", dict(regularization=dict(l1=0.01))),
+              RunSpec("L2 0.03", dict(regularization=dict(l2=0.03)))),
+        architecture=dict(hidden_layers=[8, 8], features=list(FEATURES))),
+    _preset(
+        "dropout-vs-none", "Dropout vs none",
+        "A big network learns 40 noisy training points, with and without dropout (half of the hidden neurons "
+        "switched off at random in every step). Without dropout the training loss goes to zero while the test "
+        "loss climbs; with dropout the gap between the two stays several times smaller.",
+        600, _SMALL_NOISY, 60,
+        runs=(RunSpec("no dropout", dict(regularization=dict(dropout=0.0))),
+              RunSpec("dropout 0.5", dict(regularization=dict(dropout=0.5)))),
+        architecture=_BIG_NET, optimizer=_FAST_FULL_BATCH),
+    _preset(
+        "sigmoid-vs-relu", "Sigmoid vs ReLU: vanishing gradients",
+        "Eight layers of eight neurons, sigmoid against ReLU. With sigmoid each layer shrinks the gradient on "
+        "its way back, so the input layer's gradient is about ten thousand times smaller than the output "
+        "layer's and the network barely learns; with ReLU all layers' gradients stay within a factor of twenty "
+        "of each other, and it learns the circle.",
+        300, dict(kind="circle", n=500, noise=0.0, train_fraction=0.5, seed=0), 60,
+        runs=(RunSpec("sigmoid", dict(architecture=dict(activation="sigmoid", init="glorot"))),
+              RunSpec("ReLU", dict(architecture=dict(activation="relu", init="he")))),
+        architecture=dict(hidden_layers=[8] * 8)),
+    _preset(
+        "learning-rates", "Learning rates: too large, too small, decaying",
+        "One layer on x1² and x2², three learning rates: 1.0 is too large and the loss keeps bouncing up and "
+        "down, 0.001 is too small and the loss crawls downhill, and 1.0 shrinking by 3% every epoch moves fast "
+        "at first and then settles lowest of all.",
+        300, dict(kind="circle", n=500, noise=0.3, train_fraction=0.5, seed=0), 20,
+        runs=(RunSpec("too large: 1.0", dict(optimizer=dict(learning_rate=1.0))),
+              RunSpec("too small: 0.001", dict(optimizer=dict(learning_rate=0.001))),
+              RunSpec("decay: 1.0 x 0.97 per epoch", dict(optimizer=dict(learning_rate=1.0),
+                                                         schedule=dict(name="exponential", decay_rate=0.97)))),
+        architecture=dict(hidden_layers=[], features=["x1", "x2", "x1^2", "x2^2"])),
 )
 
 PRESETS: dict[str, Preset] = {p.name: p for p in _ALL_PRESETS}

@@ -12,7 +12,10 @@ from nnviz.experiment import experiment_from_json, experiment_to_json
 from nnviz.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset, preset_names
 
 EXPECTED = ("circle", "spiral", "underfitting", "overfitting", "early-stopping", "l1-sparsity", "l2-weight-decay",
-            "dropout", "vanishing-gradients", "lr-decay", "multiclass", "regression", "model-complexity")
+            "dropout", "vanishing-gradients", "lr-decay", "multiclass", "regression", "model-complexity",
+            # comparisons (several runs side by side): their effects are tested in test_compare_lessons.py
+            "train-vs-test", "model-size", "large-weights", "l1-vs-l2", "dropout-vs-none", "sigmoid-vs-relu",
+            "learning-rates")
 
 
 def make_trainer(name: str, **changes) -> Trainer:
