@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
         self.act_show_sweep.setText("Sweep (model complexity graph)")
         self.act_show_sweep.setToolTip("Train copies of this experiment with one setting varied, in background "
                                        "processes, and graph train and test error against it.")
-        self.act_show_sweep.triggered.connect(lambda on: on and self.sweep_dock.raise_())
+        self.act_show_sweep.triggered.connect(lambda on: on and self.show_sweep_dock())
         v.addAction(self.act_show_sweep)
         v.addSeparator()
         v.addAction(self.act_presentation)
@@ -1115,8 +1115,19 @@ class MainWindow(QMainWindow):
             panel.seeds.setValue(seeds)
             panel.epochs.setValue(epochs)
         if show:
-            self.sweep_dock.show()
-            self.sweep_dock.raise_()
+            self.show_sweep_dock()
+
+    def show_sweep_dock(self) -> None:
+        """Show the Sweep tab in front, with room for its graph (it shares the bottom with the plots)."""
+        was_visible = self.sweep_dock.isVisible()
+        self.sweep_dock.show()
+        self.sweep_dock.raise_()
+        if not was_visible and not self.sweep_dock.isFloating():
+            height = self.height()
+            self.resizeDocks([self.sweep_dock], [max(300, round(height * 0.42))], Qt.Vertical)
+            width = self.width()
+            self.resizeDocks([self.loss_dock, self.sweep_dock], [round(width * 0.3), round(width * 0.5)],
+                             Qt.Horizontal)
 
     def open_sweep_run(self, run: dict) -> bool:
         """A click on a run of the sweep graph: that model becomes the current run (same points, its settings,
@@ -1356,6 +1367,12 @@ class MainWindow(QMainWindow):
             self._scale_markers(PRESENTATION_MARKER_SCALE)
             self._refresh_axes(scaled=True)
             self.showFullScreen()
+            # the plots' text grew: give them room (leaving the mode restores the sizes from before)
+            screen = self.screen().geometry() if self.screen() is not None else self.geometry()
+            bottom = [d for d in (self.loss_dock, self.sweep_dock, self.gradient_dock, self.lr_dock)
+                      if d.isVisible() and not d.isFloating() and self.dockWidgetArea(d) == Qt.BottomDockWidgetArea]
+            if bottom:
+                self.resizeDocks(bottom[:1], [round(screen.height() * 0.36)], Qt.Vertical)
             self.statusBar().showMessage("Presentation mode: F11 or Esc returns to the usual layout.", 5000)
         else:
             saved, self._presenting = self._presenting, None
@@ -1401,14 +1418,22 @@ class MainWindow(QMainWindow):
             item.setSize(base * factor)
 
     def _refresh_axes(self, scaled: bool) -> None:
-        """Axis ticks are drawn into cached pictures: draw them again in the current font."""
+        """Axis ticks and titles in the presentation font (``scaled``) or back to their own."""
         import pyqtgraph as pg
         app = QApplication.instance()
         for view in self.findChildren(pg.GraphicsView):
             for item in view.scene().items():
-                if isinstance(item, pg.AxisItem):
-                    item.setTickFont(QFont(app.font()) if scaled and app is not None else None)
-                    item.update()
+                if not isinstance(item, pg.AxisItem):
+                    continue
+                item.setTickFont(QFont(app.font()) if scaled and app is not None else None)
+                base = getattr(item, "_nnviz_label_font", None)
+                if base is None:
+                    base = item._nnviz_label_font = QFont(item.label.font())
+                font = QFont(base)
+                if scaled and font.pointSizeF() > 0:
+                    font.setPointSizeF(font.pointSizeF() * PRESENTATION_FONT_SCALE)
+                item.label.setFont(font)
+                item._updateLabel()   # the axis makes room for the title's new size
 
     # -- window events -----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name

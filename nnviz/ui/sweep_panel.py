@@ -48,7 +48,7 @@ class SweepGraph(pg.PlotWidget):
         bg = (parent.palette() if parent is not None else QPalette()).color(QPalette.ColorRole.Base)
         super().__init__(parent, background=bg)
         self._fg = QColor("#e0e0e0") if bg.lightness() < 128 else QColor("#303030")
-        self.setMinimumSize(240, 150)
+        self.setMinimumSize(240, 100)   # the window must still fit 1024x700 with the Sweep dock open
         self.setToolTip("Lines: mean across seeds; bands: lowest to highest seed; dots: single runs "
                         "(click one to open that model). Left of the best test value the models underfit, "
                         "right of it they overfit.")
@@ -314,8 +314,9 @@ class SweepPanel(QWidget):
         self.metric_combo.addItems(["error", "loss"])
         self.metric_combo.setToolTip("What the graph compares: error rate or loss.")
         self.scheduler = QLineEdit()
-        self.scheduler.setPlaceholderText("Dask scheduler (optional): tcp://host:8786")
-        self.scheduler.setToolTip("Run on a Dask cluster instead of local processes (needs nnviz[distributed]).")
+        self.scheduler.setPlaceholderText("Dask scheduler")
+        self.scheduler.setToolTip("Optional: run on a Dask cluster instead of local processes, e.g. "
+                                  "tcp://host:8786 (needs nnviz[distributed]).")
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -336,14 +337,15 @@ class SweepPanel(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(4)
         grid.setVerticalSpacing(2)
+        # two rows, so the panel fits under the canvas of a 1024x700 window with room for the graph
         grid.addWidget(self.param, 0, 0)
         grid.addWidget(self.values, 0, 1, 1, 2)
         grid.addWidget(self.scale, 0, 3)
+        grid.addWidget(self.metric_combo, 0, 4)
         grid.addWidget(self.seeds, 1, 0)
         grid.addWidget(self.epochs, 1, 1)
         grid.addWidget(self.workers, 1, 2)
-        grid.addWidget(self.metric_combo, 1, 3)
-        grid.addWidget(self.scheduler, 2, 0, 1, 4)
+        grid.addWidget(self.scheduler, 1, 3, 1, 2)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(2, 1)
         buttons = QHBoxLayout()
