@@ -686,3 +686,57 @@ def test_precision_control_rebuilds_the_trainer_in_float32_and_back(qtbot, panel
     assert trainer.config.architecture.dtype == "float64" and trainer.network.params.dtype == np.float64
     model.set_field("architecture", "dtype", "float32")           # the model drives the box too
     assert combo.currentData() == "float32"
+
+
+# -- the data set shown for a lesson --------------------------------------------------------------------
+def _kinds(combo: QComboBox) -> list[str]:
+    return [combo.itemData(i) for i in range(combo.count())]
+
+
+def test_every_generator_kind_is_offered_under_its_problem_with_a_name(data):
+    from nnviz.data.generators import DATASETS, REGRESSION_DATASETS, generate
+    from nnviz.ui.data_panel import DATASET_NAMES
+    combo = data.findChild(QComboBox, "data.kind")
+    assert _kinds(combo) == list(DATASETS)
+    data.set_problem("regression")
+    assert _kinds(combo) == list(REGRESSION_DATASETS) and "gaussians" in _kinds(combo)
+    for kind in DATASETS + REGRESSION_DATASETS:
+        assert kind in DATASET_NAMES and all(DATASET_NAMES[kind]), kind   # a name and a tooltip
+        assert len(generate(kind, n=10)) == 10          # each offered kind is one Regenerate can draw
+
+
+@pytest.mark.parametrize("settings_first", [True, False])
+def test_regression_lesson_shows_its_own_data_set_whatever_arrives_first(qtbot, data, settings_first):
+    """The Regression lesson draws 'gaussians' (Gaussian bumps); the panel showed a classification set
+    (or Plane) when the lesson's generator settings arrived while it still offered classification sets."""
+    from nnviz.presets import get_preset
+    lesson = get_preset("regression")
+    assert lesson.data["kind"] == "gaussians"
+    show = lambda: data.set_generator_settings(lesson.data["kind"], lesson.data["n"], lesson.data["noise"],
+                                               lesson.data["train_fraction"], lesson.data["seed"])
+    combo = data.findChild(QComboBox, "data.kind")
+    with qtbot.assertNotEmitted(data.regenerate_requested):
+        if settings_first:
+            show()
+            data.set_problem("regression")
+        else:
+            data.set_problem("regression")
+            show()
+    assert data.kind() == "gaussians" and combo.currentText() == "Gaussian bumps"
+    assert data.count() == lesson.data["n"]
+    with qtbot.waitSignal(data.regenerate_requested) as blocker:
+        qtbot.mouseClick(data.findChild(QWidget, "data.regenerate"), Qt.MouseButton.LeftButton)
+    assert blocker.args[0] == "gaussians"
+
+
+def test_switching_the_problem_and_back_keeps_each_problems_data_set(qtbot, data):
+    combo = data.findChild(QComboBox, "data.kind")
+    choose(combo, "spiral")
+    data.set_problem("regression")
+    choose(combo, "gaussians")
+    data.set_problem("classification")
+    assert data.kind() == "spiral"
+    data.set_problem("regression")
+    assert data.kind() == "gaussians"
+    data.set_generator_settings("no-such-kind", 200, 0.0, 0.5, 0)   # unknown: the shown kind stays
+    assert data.kind() == "gaussians"

@@ -14,15 +14,13 @@ from PySide6.QtWidgets import (
     QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
+from ..data.generators import DATASETS, REGRESSION_DATASETS
 from ..data.points import MAX_CLASSES, ROLE_NAMES, TRAIN
 from .palette import CLASS_COLORS, CLASS_NAMES
 from .pgutil import guard_wheel
 
-try:  # written in parallel; the literal tuples are the agreed contract
-    from ..data.generators import DATASETS, REGRESSION_DATASETS
-except ImportError:  # pragma: no cover - only while generators.py does not exist yet
-    DATASETS = ("circle", "xor", "gaussian", "spiral", "moons", "linear")
-    REGRESSION_DATASETS = ("plane", "gaussians")
+#: the data sets offered for each problem: every kind the generators module makes
+KINDS_FOR = {"classification": tuple(DATASETS), "regression": tuple(REGRESSION_DATASETS)}
 
 DATASET_NAMES = {
     "circle": ("Circle", "One class inside a ring of the other."),
@@ -76,12 +74,16 @@ class DataPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._problem = "classification"
+        # the data set last chosen or shown for each problem: a lesson's kind is kept whichever arrives first,
+        # its generator settings or its problem, and a switch of problem and back finds the kind again
+        self._kind_for = {problem: kinds[0] for problem, kinds in KINDS_FOR.items()}
 
         # -- generator ------------------------------------------------------------------------------
         self._kind = QComboBox()
         self._kind.setObjectName("data.kind")
         self._kind.setToolTip("Which built-in data set Regenerate draws.")
-        self._fill_kinds(DATASETS)
+        self._fill_kinds(KINDS_FOR[self._problem], self._kind_for[self._problem])
+        self._kind.currentIndexChanged.connect(self._on_kind_chosen)
 
         self._count = QSpinBox()
         self._count.setObjectName("data.count")
@@ -265,12 +267,17 @@ class DataPanel(QWidget):
                                seed: int) -> None:
         """Show these settings (e.g. from a loaded file) without emitting anything.
 
-        A count below :data:`MIN_COUNT` (e.g. that of an empty or tiny experiment) keeps the count
-        shown before, so Regenerate never draws a useless handful of points."""
+        ``kind`` may belong to the other problem (a regression lesson's settings can arrive before its
+        problem): it is shown as soon as :meth:`set_problem` switches to that problem. An unknown kind
+        keeps the one shown. A count below :data:`MIN_COUNT` (e.g. that of an empty or tiny experiment)
+        keeps the count shown before, so Regenerate never draws a useless handful of points."""
         widgets = (self._kind, self._count, self._noise, self._train, self._seed)
         for w in widgets:
             w.blockSignals(True)
         try:
+            for problem, kinds in KINDS_FOR.items():
+                if kind in kinds:
+                    self._kind_for[problem] = kind
             index = self._kind.findData(kind)
             if index >= 0:
                 self._kind.setCurrentIndex(index)
@@ -288,8 +295,9 @@ class DataPanel(QWidget):
         if problem == self._problem:
             return
         self._problem = problem
-        self._fill_kinds(REGRESSION_DATASETS if problem == "regression" else DATASETS)
         regression = problem == "regression"
+        problem = "regression" if regression else "classification"
+        self._fill_kinds(KINDS_FOR[problem], self._kind_for[problem])
         # regression: blue draws a point of value -1, orange one of +1 (the canvas's convention)
         for index, b in enumerate(self._class_buttons):
             b.setEnabled(not regression or index < 2)
@@ -302,17 +310,22 @@ class DataPanel(QWidget):
             self._class_buttons[0].setChecked(True)
 
     # -- internals ---------------------------------------------------------------------------------------
-    def _fill_kinds(self, kinds: tuple[str, ...]) -> None:
-        previous = self._kind.currentData()
+    def _fill_kinds(self, kinds: tuple[str, ...], current: str) -> None:
         self._kind.blockSignals(True)
         self._kind.clear()
         for kind in kinds:
             name, what = DATASET_NAMES.get(kind, (kind.capitalize(), ""))
             self._kind.addItem(name, kind)
             self._kind.setItemData(self._kind.count() - 1, what, Qt.ItemDataRole.ToolTipRole)
-        index = self._kind.findData(previous)
+        index = self._kind.findData(current)
         self._kind.setCurrentIndex(max(index, 0))
         self._kind.blockSignals(False)
+
+    def _on_kind_chosen(self, _index: int) -> None:
+        kind = self._kind.currentData()
+        for problem, kinds in KINDS_FOR.items():
+            if kind in kinds:
+                self._kind_for[problem] = kind
 
     def _on_regenerate(self) -> None:
         seed = self._seed.value()
