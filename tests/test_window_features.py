@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine_data import circle
@@ -192,7 +192,10 @@ def test_record_from_the_window_writes_a_decodable_video(window, qtbot, tmp_path
     assert window.windowTitle().startswith("● REC")
     assert window.act_record.text() == "Stop recording" and not window.act_record_canvas.isEnabled()
     window.client._timer.start()                     # training runs meanwhile
-    qtbot.waitUntil(lambda: window.recorder.frames >= 8, timeout=20000)
+    qtbot.waitUntil(lambda: window.recorder.frames >= 8 and window._rec_label.text() != "", timeout=20000)
+    label = window._rec_label
+    top_left = label.mapTo(window, QPoint(0, 0))
+    rec_area = (top_left.x(), top_left.y(), label.width(), label.height())
     with qtbot.waitSignal(window.recorder.finished, timeout=30000):
         window.act_record.trigger()                  # the same action stops it
     window.client._timer.stop()
@@ -202,6 +205,10 @@ def test_record_from_the_window_writes_a_decodable_video(window, qtbot, tmp_path
     assert (width, height) == (window.width() + window.width() % 2, window.height() + window.height() % 2)
     assert last.std() > 5                            # a picture, not a blank frame
     # the indicator is not in the frames: its area has the status bar's plain background
+    x, y, w, h = rec_area
+    assert w > 20 and h > 8
+    patch = last[y + 2:y + h - 2, x + 2:x + w - 2].astype(float)
+    assert patch.std() < 4, "the REC indicator shows in the video"
     gif_frames, gw, gh, _ = _decode(str(tmp_path / "demo.gif"))
     assert (gw, gh) == (window.width(), window.height()) and gif_frames >= 1
 
