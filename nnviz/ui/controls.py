@@ -45,11 +45,11 @@ SCHEDULE_NAMES = {"constant": "Constant", "step": "Step", "exponential": "Expone
 MONITOR_NAMES = {"test_loss": "Test loss", "test_error": "Test error", "validation_loss": "Validation loss",
                  "validation_error": "Validation error"}
 PROBLEM_NAMES = {"classification": "Classification", "regression": "Regression"}
-DTYPE_NAMES = {"float64": "float64 (exact)", "float32": "float32 (faster)"}
+DTYPE_NAMES = {"float64": "float64 (precise)", "float32": "float32 (faster)"}
 #: why one would pick float32, and why the change starts training again (shown under the field's help)
-DTYPE_MORE = ("Choose float32 for wide or deep networks and many points: each epoch runs up to about twice as "
-              "fast and the weights take half the memory. Keep float64 to repeat an earlier float64 run "
-              "exactly; small networks gain little. The network is rebuilt in the new precision, so training "
+DTYPE_MORE = ("Choose float32 for wide or deep networks and many points: epochs run faster and the weights "
+              "take half the memory. Keep float64 to repeat an earlier float64 run exactly; small networks "
+              "gain little. The network is rebuilt in the new precision, so training "
               "starts again at epoch 0 from the seed's initial weights.")
 
 #: which optimiser / schedule fields matter for each choice (the others are hidden)
