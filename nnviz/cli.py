@@ -90,18 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train an experiment without the app and print a one-line summary",
         description="Train a lesson or an experiment file headless and print one summary line. Training "
                     "starts from the experiment's initial weights (its seed); weights saved in a file are "
-                    "not reused.")
+                    "not reused. A comparison lesson (marked in `nnviz presets`) trains each of its runs "
+                    "in turn and prints one line per run, prefixed by the run's label.")
     train.add_argument("experiment", nargs="?", metavar="EXPERIMENT", help=experiment_help)
     train.add_argument("--epochs", type=_epochs, metavar="N",
                        help=f"epochs to train (default: the lesson's length, {FILE_DEFAULT_EPOCHS} for a file)")
-    train.add_argument("--csv", metavar="FILE", help="write the per-epoch metrics to this CSV file")
-    train.add_argument("--save", metavar="FILE", help="save the trained experiment (weights and history) here")
+    train.add_argument("--csv", metavar="FILE",
+                       help="write the per-epoch metrics to this CSV file (a comparison lesson: one file per "
+                            "run, FILE's name with the run's label added, e.g. m-l1-0.01.csv)")
+    train.add_argument("--save", metavar="FILE",
+                       help="save the trained experiment (weights and history) here (a comparison lesson: "
+                            "one .nnviz file per run, named like the --csv files)")
     train.add_argument("--seed", type=_seed, metavar="S",
-                       help="seed for the initial weights, shuffling and dropout (the points stay the same)")
+                       help="seed for the initial weights, shuffling and dropout (the points stay the same; "
+                            "a run of a lesson with fixed initial weights keeps them)")
     train.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     commands.add_parser("presets", help="list the built-in lessons",
-                        description="List the built-in lessons: name, title and what each one shows.")
+                        description="List the built-in lessons: name, title and what each one shows; a "
+                                    "comparison lesson (several runs side by side) is marked [compare N runs].")
 
     shot = commands.add_parser(
         "screenshot", help="train an experiment in the app off-screen and save a picture of the window",
@@ -200,7 +207,8 @@ def _cmd_presets() -> int:
 
     width = max(map(len, PRESETS))
     for name, preset in PRESETS.items():
-        print(f"{name:<{width}}  {preset.title}: {_first_sentence(preset.lesson)}")
+        mark = f"[compare {len(preset.runs)} runs] " if preset.runs else ""
+        print(f"{name:<{width}}  {mark}{preset.title}: {_first_sentence(preset.lesson)}")
     return 0
 
 
@@ -213,10 +221,21 @@ def _cmd_screenshot(args) -> int:
     resolved = resolve_experiment(args.experiment)   # before Qt: a bad argument fails fast, with or without it
     epochs = resolved.epochs if args.epochs is None else args.epochs
     try:
-        from .ui.screenshot import DEFAULT_SIZE, take_screenshot
+        from .ui import screenshot
     except ImportError as e:
         return _qt_missing("screenshots need the app", e)
-    return take_screenshot(resolved, epochs, args.out, args.size or DEFAULT_SIZE)
+    size = args.size or screenshot.DEFAULT_SIZE
+    preset = resolved.preset
+    if preset is not None and preset.is_comparison:
+        # The hook for the window's compare mode: once nnviz.ui.screenshot has
+        # take_comparison_screenshot(resolved, runs, epochs, out, size) (runs: preset.build_runs()), a
+        # comparison's screenshot shows all its runs; until then it shows the first run (resolved.experiment).
+        compare = getattr(screenshot, "take_comparison_screenshot", None)
+        if compare is not None:
+            return compare(resolved, preset.build_runs(), epochs, args.out, size)
+        print(f"nnviz: note: compare mode is not available yet: showing run 1 of {len(preset.runs)} "
+              f"({preset.runs[0].label})", file=sys.stderr)
+    return screenshot.take_screenshot(resolved, epochs, args.out, size)
 
 
 def _cmd_record(args) -> int:
@@ -228,20 +247,50 @@ def _cmd_record(args) -> int:
 
 
 def _cmd_train(args) -> int:
+    resolved = resolve_experiment(args.experiment)
+    epochs = resolved.epochs if args.epochs is None else args.epochs
+    preset = resolved.preset
+    if preset is not None and preset.is_comparison:
+        # one run after the other; each run's files: FILE's name with the run's label added
+        runs = []
+        for (label, exp), spec in zip(preset.build_runs(), preset.runs):
+            exp.name = f"{preset.title} [{label}]"   # a saved run's file says which run it is
+            runs.append((f"{preset.name} [{label}]", exp, run_path(args.csv, spec), run_path(args.save, spec)))
+    else:
+        runs = [(resolved.label, resolved.experiment, args.csv, args.save)]
+    for _, _, csv_path, save_path in runs:   # fail before a long run, not after it
+        for path in (csv_path, save_path):
+            if path is not None:
+                _check_writable(path)
+    for label, experiment, csv_path, save_path in runs:
+        code = _train_one(args, label, experiment, epochs, csv_path, save_path)
+        if code != 0:   # interrupted (the rest is not trained) or an error
+            return code
+    return 0
+
+
+def run_path(path: str | None, run) -> str | None:
+    """The file of one run of a comparison: ``m.csv`` -> ``m-l1-0.01.csv`` (``run.slug`` added)."""
+    if path is None:
+        return None
+    stem, ext = os.path.splitext(path)
+    return f"{stem}-{run.slug}{ext}"
+
+
+def _train_one(args, label: str, experiment: Experiment, epochs: int, csv_path: str | None,
+               save_path: str | None) -> int:
+    """Train one experiment from its initial weights (the seed's, or those a lesson's run fixes), write
+    its files and print its summary line."""
     from .engine import Trainer, limit_blas_threads
 
-    resolved = resolve_experiment(args.experiment)
-    label, experiment = resolved.label, resolved.experiment
-    epochs = resolved.epochs if args.epochs is None else args.epochs
     config = experiment.config.copy()
     if args.seed is not None:
         config.architecture.seed = args.seed
-    for path in (args.csv, args.save):   # fail before a long run, not after it
-        if path is not None:
-            _check_writable(path)
-
     limit_blas_threads(1)
-    trainer = Trainer(config, experiment.points)
+    # a file's saved weights are not reused (its history would not match them); a lesson run's weights are
+    # its initial weights (large-weights)
+    weights = experiment.weights if experiment.history is None and not _is_file(args) else None
+    trainer = Trainer(config, experiment.points, weights)
     progress = _Progress(label, epochs, enabled=not args.quiet and sys.stderr.isatty())
     start = time.perf_counter()
     interrupted = False
@@ -259,17 +308,21 @@ def _cmd_train(args) -> int:
 
     if trainer.stop_info is not None and trainer.stop_info.kind == "no_training_points":
         return _fail(f"{label}: {trainer.stop_info.message}")
-    if args.csv is not None:
+    if csv_path is not None:
         from .fileio import write_atomically
-        write_atomically(args.csv, trainer.history.to_csv())
-    if args.save is not None:
+        write_atomically(csv_path, trainer.history.to_csv())
+    if save_path is not None:
         from .experiment import Experiment, save_experiment
         save_experiment(Experiment(config=trainer.config.copy(), points=experiment.points, name=experiment.name,
                                    description=experiment.description, weights=trainer.weights(),
-                                   history=trainer.history), args.save)
+                                   history=trainer.history), save_path)
     if not args.quiet:
         print(summary_line(label, trainer, seconds, interrupted))
     return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _is_file(args) -> bool:
+    return args.experiment is not None and looks_like_path(args.experiment)
 
 
 def _check_writable(path: str) -> None:

@@ -13,6 +13,7 @@ points; ``build()`` of a comparison is its first run, for a window that shows on
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -62,6 +63,11 @@ class RunSpec:
     changes: dict = field(default_factory=dict)   # config sections on top of the lesson's, as in Preset.settings
     # initial weights: per layer (W as rows of fan_out numbers, b), as nested tuples; None: drawn from the seed
     weights: tuple | None = None
+
+    @property
+    def slug(self) -> str:
+        """The label as a file-name part: "L1 0.01" -> "l1-0.01" (unique within a lesson; a test checks)."""
+        return re.sub(r"[^a-z0-9.]+", "-", self.label.lower()).strip("-.") or "run"
 
     def initial_weights(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
         if self.weights is None:

@@ -17,8 +17,8 @@ from nnviz.experiment import load_experiment
 from nnviz.presets import DEFAULT_PRESET, PRESETS, get_preset
 
 NUMBER = r"\d[\d.e+-]*"
-SUMMARY = re.compile(
-    rf"^(?P<label>\S+): (?P<epochs>\d+) epochs \((?P<reason>[^)]*)\), "
+SUMMARY = re.compile(   # a comparison lesson's label is "name [run label]"
+    rf"^(?P<label>\S+(?: \[[^\]]+\])?): (?P<epochs>\d+) epochs \((?P<reason>[^)]*)\), "
     rf"best test loss (?P<best_loss>{NUMBER}) at epoch (?P<best_epoch>\d+), "
     rf"(?P<held>final|restored weights of epoch (?P<held_epoch>\d+):) train loss (?P<train_loss>{NUMBER}) "
     rf"error (?P<train_error>\d+\.\d)%, "
@@ -132,6 +132,76 @@ def test_regression_summary_has_no_error_rates(capsys):
     assert "error" not in line and "train loss" in line and line.endswith("epochs/s")
 
 
+# -- comparison lessons: one line and one set of files per run ----------------------------------------------
+
+def summaries(text: str) -> list[re.Match]:
+    matches = [SUMMARY.match(line) for line in text.splitlines()]
+    assert all(matches), text
+    return matches
+
+
+def test_train_a_comparison_subprocess_prints_one_line_per_run_prefixed_by_its_label():
+    r = run_cli("train", "model-size", "--epochs", 15)
+    assert r.returncode == 0 and r.stderr == ""
+    lines = summaries(r.stdout)
+    assert [m["label"] for m in lines] == ["model-size [too small: 1 neuron]", "model-size [right: 8 neurons]",
+                                           "model-size [too big: 3 x 32 neurons]"]
+    assert all(m["epochs"] == "15" and m["reason"] == "completed" for m in lines)
+    # each line is that run trained exactly as the lesson defines it
+    for m, (label, exp) in zip(lines, get_preset("model-size").build_runs()):
+        t = Trainer(exp.config, exp.points)
+        t.train(15)
+        assert float(m["train_loss"]) == pytest.approx(t.history.last("train_loss"), rel=1e-2)
+
+
+def test_train_a_comparison_writes_one_csv_and_one_file_per_run(tmp_path, capsys):
+    metrics, saved = tmp_path / "m.csv", tmp_path / "w.nnviz"
+    assert main(["train", "large-weights", "--epochs", "12", "--csv", metrics, "--save", saved]) == 0
+    lines = summaries(capsys.readouterr().out)
+    assert [m["label"] for m in lines] == ["large-weights [weights 1]", "large-weights [weights 10]"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m-weights-1.csv", "m-weights-10.csv",
+                                                          "w-weights-1.nnviz", "w-weights-10.nnviz"]
+    preset = get_preset("large-weights")
+    for (label, run_exp), spec in zip(preset.build_runs(), preset.runs):
+        exp = load_experiment(tmp_path / f"w-{spec.slug}.nnviz")
+        assert exp.name == f"{preset.title} [{label}]" and exp.description == preset.lesson
+        assert exp.config == run_exp.config and exp.points == run_exp.points and len(exp.history) == 12
+        # trained from the run's fixed initial weights (not the seed's), as the lesson says
+        reference = Trainer(run_exp.config, run_exp.points, spec.initial_weights())
+        reference.train(12)
+        for (w, b), (w_ref, b_ref) in zip(exp.weights, reference.weights()):
+            np.testing.assert_allclose(w, w_ref, rtol=1e-12)
+            np.testing.assert_allclose(b, b_ref, rtol=1e-12)
+        rows = list(csv.DictReader(io.StringIO((tmp_path / f"m-{spec.slug}.csv").read_text())))
+        assert [int(r["epoch"]) for r in rows] == list(range(1, 13))
+        assert float(rows[-1]["train_loss"]) == pytest.approx(exp.history.last("train_loss"), rel=1e-6)
+    assert load_experiment(tmp_path / "w-weights-10.nnviz").weights[0][0].ravel() == pytest.approx([10, 10],
+                                                                                                  abs=0.05)
+
+
+def test_a_comparison_checks_every_runs_file_before_training(tmp_path, capsys):
+    (tmp_path / "w-l2-0.03.nnviz").mkdir()   # the second run's file cannot be written
+    assert main(["train", "l1-vs-l2", "--epochs", "3", "--save", tmp_path / "w.nnviz"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"nnviz: error: {tmp_path / 'w-l2-0.03.nnviz'}: is a folder, not a file\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["w-l2-0.03.nnviz"]
+
+
+def test_an_interrupted_comparison_reports_that_run_and_trains_no_more(monkeypatch, capsys):
+    calls, train = [], Trainer.train
+
+    def interrupted(self, epochs):   # Ctrl+C during the second chunk of the first run
+        calls.append(epochs)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return train(self, epochs)
+    monkeypatch.setattr(Trainer, "train", interrupted)
+    assert main(["train", "dropout-vs-none", "--epochs", "40"]) == 130
+    (m,) = summaries(capsys.readouterr().out)
+    assert m["label"] == "dropout-vs-none [no dropout]" and m["reason"] == "interrupted" and m["epochs"] == "25"
+    assert calls == [25, 15]
+
+
 # -- listing and version -------------------------------------------------------------------------------------
 
 def test_presets_lists_every_lesson_with_title_and_one_line(capsys):
@@ -140,6 +210,9 @@ def test_presets_lists_every_lesson_with_title_and_one_line(capsys):
     assert [line.split()[0] for line in lines] == list(PRESETS)
     for line, preset in zip(lines, PRESETS.values()):
         assert preset.title in line and line.endswith(".")
+        mark = f"[compare {len(preset.runs)} runs] "
+        assert (mark + preset.title in line) == preset.is_comparison and ("[compare" in line) == preset.is_comparison
+    assert sum("[compare" in line for line in lines) == 7
 
 
 def test_version_subprocess_and_in_process(capsys):
@@ -172,6 +245,31 @@ def test_screenshot_passes_the_resolved_experiment_through(monkeypatch):
     assert spiral.experiment == get_preset("spiral").build()
     assert (default.label, default_epochs, out2, size2) == (DEFAULT_PRESET, get_preset(DEFAULT_PRESET).epochs,
                                                             "y.png", (1440, 900))
+
+
+def test_screenshot_of_a_comparison_shows_its_first_run_and_says_so(monkeypatch, capsys):
+    import nnviz.ui.screenshot as screenshot
+    calls = []
+    monkeypatch.setattr(screenshot, "take_screenshot", lambda *args: calls.append(args) or 0)
+    monkeypatch.delattr(screenshot, "take_comparison_screenshot", raising=False)
+    assert main(["screenshot", "l1-vs-l2", "--epochs", "4", "--out", "x.png"]) == 0
+    ((resolved, epochs, out, size),) = calls
+    assert resolved.preset.name == "l1-vs-l2" and (epochs, out, size) == (4, "x.png", (1440, 900))
+    assert resolved.experiment == get_preset("l1-vs-l2").build_runs()[0][1]
+    assert capsys.readouterr().err == "nnviz: note: compare mode is not available yet: showing run 1 of 2 (L1 0.01)\n"
+
+
+def test_screenshot_of_a_comparison_uses_compare_mode_once_the_window_has_it(monkeypatch, capsys):
+    import nnviz.ui.screenshot as screenshot
+    calls = []
+    monkeypatch.setattr(screenshot, "take_screenshot", lambda *args: pytest.fail("one run only"))
+    monkeypatch.setattr(screenshot, "take_comparison_screenshot", lambda *args: calls.append(args) or 0,
+                        raising=False)
+    assert main(["screenshot", "learning-rates", "--out", "y.png", "--size", "1024x700"]) == 0
+    ((resolved, runs, epochs, out, size),) = calls
+    assert [label for label, _ in runs] == [r.label for r in get_preset("learning-rates").runs]
+    assert (epochs, out, size) == (get_preset("learning-rates").epochs, "y.png", (1024, 700))
+    assert capsys.readouterr().err == ""
 
 
 # -- one way of reading an EXPERIMENT argument, for every command ---------------------------------------------

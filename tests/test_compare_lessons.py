@@ -50,6 +50,8 @@ def test_a_comparison_is_one_set_of_points_and_two_to_four_labelled_runs(name):
     assert 2 <= len(preset.runs) <= 4 and all(isinstance(r, RunSpec) for r in preset.runs)
     labels = [r.label for r in preset.runs]
     assert len(set(labels)) == len(labels) and all(0 < len(label) <= 30 for label in labels)
+    slugs = [r.slug for r in preset.runs]      # file names of `nnviz train --csv/--save`
+    assert len(set(slugs)) == len(slugs) and all(re.fullmatch(r"[a-z0-9][a-z0-9.-]*", s) for s in slugs)
     assert preset.speed in SPEED_CHOICES and preset.speed > 0 and preset.epochs > 0
     runs = preset.build_runs()
     assert [label for label, _ in runs] == labels
