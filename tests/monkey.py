@@ -319,6 +319,8 @@ class Monkey:
 
     def info(self, message: str) -> None:
         self.result.infos.append((self.index, message))
+        if self.verbose:
+            print(f"info [{self.index}] {message}", flush=True)
 
     # -- hooks ---------------------------------------------------------------------------------------------
     def _install_hooks(self) -> None:
@@ -541,6 +543,10 @@ class Monkey:
 
     def _answer_modal(self) -> None:
         app = QApplication.instance()
+        # answering may open another modal inside (e.g. "replace the file?"): a running timer does not fire
+        # again until its slot returns, so a fresh one-shot timer answers that one
+        if app.activePopupWidget() is not None or app.activeModalWidget() is not None:
+            QTimer.singleShot(100, self._answer_modal)
         popup = app.activePopupWidget()
         if isinstance(popup, QMenu):
             actions = [a for a in popup.actions() if a.isEnabled() and not a.isSeparator() and a.isVisible()
@@ -577,7 +583,19 @@ class Monkey:
                 path = self._answer_open_name(filt="csv" if csv else "nnviz")[0]
             self.info(f"file dialog {modal.windowTitle()!r} -> {path!r}")
             if path:
-                modal.selectFile(path)
+                from PySide6.QtWidgets import QLineEdit
+                from PySide6.QtWidgets import QAbstractItemView
+                edit = modal.findChild(QLineEdit, "fileNameEdit")   # type the name, as a user does
+                if edit is not None:
+                    # a user typing has the focus there, and Qt then drops the file selected in the list
+                    # (the suggested one); without that, accept() would take the listed file, not the name
+                    modal.activateWindow()
+                    edit.setFocus()
+                    for view in modal.findChildren(QAbstractItemView):
+                        view.clearSelection()
+                    edit.setText(path)
+                else:
+                    modal.selectFile(path)
                 modal.accept()
             else:
                 modal.reject()
