@@ -377,3 +377,35 @@ def test_internal_error_report_survives_a_deleted_window(qtbot, settings, monkey
     shiboken6.delete(w)
     assert report_internal_error(w, ValueError, ValueError("late")) is False
     assert shown == ["nnviz: internal error"]
+
+
+def test_run_gui_offers_recoveries_then_autosaves_and_its_hook_survives_the_window(qtbot, monkeypatch,
+                                                                                 tmp_path):
+    import sys
+
+    import shiboken6
+    from PySide6.QtWidgets import QApplication as QApp
+    from nnviz.ui import app as app_module
+    from nnviz.ui import session_client
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)          # run_gui installs its own
+    monkeypatch.setattr(session_client, "ProcessSessionClient", InProcessSessionClient)
+    monkeypatch.setattr(A, "recovery_dir", lambda: str(tmp_path / "recovery"))
+    monkeypatch.setattr(QApp, "exec", lambda self: 0)
+    calls, windows = [], []
+    monkeypatch.setattr(MainWindow, "offer_recoveries", lambda self: calls.append("offer"))
+    real_start = MainWindow.start_autosave
+    monkeypatch.setattr(MainWindow, "start_autosave",
+                        lambda self: (calls.append("autosave"), windows.append(self), real_start(self)))
+    assert app_module.run_gui(None) == 0
+    assert calls == ["offer", "autosave"]
+    (w,) = windows
+    assert w.autosaver is not None and w._layout_timer.isActive()
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[1]))
+    sys.excepthook(ValueError, ValueError("in a slot"), None)
+    assert shown == ["nnviz: internal error"]
+    w.forget_unsaved()
+    w.close()
+    shiboken6.delete(w)
+    sys.excepthook(ValueError, ValueError("after the window went"), None)   # no RuntimeError
+    assert shown == ["nnviz: internal error"]
