@@ -64,6 +64,27 @@ def test_writes_while_modified_and_a_clean_exit_removes_it(qtbot, tmp_path, exp)
     assert _files(tmp_path) == []     # files and lock gone
 
 
+def test_a_new_sweep_result_is_written_even_when_nothing_else_changed(qtbot, tmp_path, exp):
+    doc = Doc(exp)
+    saver = doc.autosaver(tmp_path)
+    saved = []
+    saver.saved.connect(saved.append)
+    saver.tick()
+    assert saver.wait() and len(saved) == 1
+    rows = [{"value": 2, "seed": 0, "epochs": 5, "best_epoch": None, "train_loss": 0.5, "test_loss": 0.6,
+             "train_error": 0.2, "test_error": 0.3, "seconds": 0.1}]
+    doc.exp = Experiment(exp.config, exp.points, name=exp.name, description=exp.description,
+                         sweep={"spec": {"param": "hidden_units", "values": [2], "seeds": 1, "epochs": 5,
+                                         "metric": "error", "first_seed": 0},
+                                "base_config": exp.config.to_dict(), "rows": rows})
+    saver.tick()                      # the same points, settings and epoch; a sweep run came in
+    assert saver.wait() and len(saved) == 2
+    assert A.pending_recoveries(str(tmp_path)) == []          # (alive: not pending)
+    from nnviz.experiment import load_experiment
+    assert load_experiment(saver.experiment_path).sweep["rows"][0]["test_error"] == 0.3
+    saver.finish()
+
+
 def test_saving_the_document_removes_the_recovery_file(qtbot, tmp_path, exp):
     doc = Doc(exp)
     saver = doc.autosaver(tmp_path)

@@ -391,7 +391,8 @@ class Autosaver(QObject):
         window = _to_json_value(self._window_state() if self._window_state else {})
         epoch = int(self._epoch()) if self._epoch else 0
         key = (epoch, json.dumps(exp.config.to_dict(), sort_keys=True), exp.name, exp.description,
-               json.dumps(window, sort_keys=True), id(exp.points), len(exp.points))
+               json.dumps(window, sort_keys=True), id(exp.points), len(exp.points),
+               json.dumps(getattr(exp, "sweep", None), sort_keys=True))   # a sweep's runs are work too
         if key == self._last_key and (self._last_points is exp.points or self._last_points == exp.points):
             return   # nothing changed since the last autosave
         self._last_key, self._last_points = key, exp.points
