@@ -391,6 +391,10 @@ def test_run_gui_offers_recoveries_then_autosaves_and_its_hook_survives_the_wind
     monkeypatch.setattr(session_client, "ProcessSessionClient", InProcessSessionClient)
     monkeypatch.setattr(A, "recovery_dir", lambda: str(tmp_path / "recovery"))
     monkeypatch.setattr(QApp, "exec", lambda self: 0)
+    from nnviz.ui import main_window as main_window_module   # the user's own settings stay untouched
+    ini = str(tmp_path / "settings.ini")
+    monkeypatch.setattr(main_window_module, "QSettings",
+                        lambda *a: QSettings(*a) if a else QSettings(ini, QSettings.IniFormat))
     calls, windows = [], []
     monkeypatch.setattr(MainWindow, "offer_recoveries", lambda self: calls.append("offer"))
     real_start = MainWindow.start_autosave
@@ -399,7 +403,7 @@ def test_run_gui_offers_recoveries_then_autosaves_and_its_hook_survives_the_wind
     assert app_module.run_gui(None) == 0
     assert calls == ["offer", "autosave"]
     (w,) = windows
-    assert w.autosaver is not None and w._layout_timer.isActive()
+    assert w.autosaver is not None and w._layout_timer.isActive() and w.settings.fileName() == ini
     shown = []
     monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[1]))
     sys.excepthook(ValueError, ValueError("in a slot"), None)
