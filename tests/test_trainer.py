@@ -398,3 +398,51 @@ def test_an_oversized_boundary_image_is_refused_with_a_clear_error():
     with pytest.raises(NnvizError, match="at most"):
         t.boundary((-5, 5, -5, 5), 5000, 5000)
     assert t.boundary((-5, 5, -5, 5), 0, 0).shape == (0, 0)
+
+
+def _assert_history_round_trips(h):
+    """Every value finite or NaN (missing), and both serialisations give the same history back."""
+    from nnviz.engine.history import LAYER_COLUMNS, SCALAR_COLUMNS, History
+    arrays = h.to_arrays()
+    for c in SCALAR_COLUMNS + LAYER_COLUMNS:
+        assert not np.isinf(arrays[c]).any(), c
+    for back in (History.from_arrays(arrays), History.from_dict(h.to_dict())):
+        assert len(back) == len(h)
+        for c in SCALAR_COLUMNS + LAYER_COLUMNS:
+            np.testing.assert_array_equal(back[c], h[c])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "rmsprop", "adam"])
+@pytest.mark.parametrize("l1, l2", [(1.0, 0.0), (0.0, 1.0), (0.5, 0.5)])
+def test_a_penalty_or_weight_norm_that_overflows_is_a_divergence_not_an_inf_row(optimizer, l1, l2):
+    # monkey F1: weights so big that the penalty (or the weight norm) overflows while tanh keeps the data
+    # loss finite. The old trainer recorded penalty = inf for such epochs, and History.from_arrays of the
+    # session's state reply refused it. Now such an epoch is diverged: undone, no row, last finite weights.
+    for scale in (1e155, 1e154):   # each weight's square overflows / only their sum does (L2 may shrink it back)
+        t = Trainer(cfg(optimizer__name=optimizer, optimizer__learning_rate=0.05, architecture__activation="tanh",
+                        regularization__l1=l1, regularization__l2=l2), circle())
+        assert t.train(5) == 5
+        nw = t.network.n_weights
+        t.network.params[:nw] = np.where(t.network.params[:nw] < 0, -scale, scale)
+        t.train(5)
+        assert len(t.history) == t.epoch and np.isfinite(t.network.params).all()
+        _assert_history_round_trips(t.history)
+        assert np.isfinite(t.summary()["train_loss"])
+        if scale == 1e155:
+            assert t.stop_info.kind == "diverged" and t.stop_info.epoch == 6 and t.epoch == 5
+            assert (np.abs(t.network.params[:nw]) == scale).all()   # the last finite weights were kept
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "rmsprop", "adam"])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_diverging_runs_with_penalties_keep_a_history_that_round_trips(optimizer, activation):
+    # the monkey's run (circle, tanh, SGD, lr 1.5, L2 10) and its kin: whatever stops them, the history holds
+    # only finite numbers (NaN where a value does not exist) and survives to_arrays/from_arrays, to_dict/from_dict
+    for lr, l1, l2 in ((1.5, 0.0, 10.0), (10.0, 1.0, 1.0), (10.0, 10.0, 0.0)):
+        t = Trainer(cfg(optimizer__name=optimizer, optimizer__learning_rate=lr, architecture__activation=activation,
+                        regularization__l1=l1, regularization__l2=l2), circle())
+        t.train(40)
+        if optimizer in ("sgd", "momentum", "nesterov") and l2 and activation != "relu":
+            assert t.stop_info is not None and t.stop_info.kind == "diverged"
+        assert len(t.history) == t.epoch
+        _assert_history_round_trips(t.history)

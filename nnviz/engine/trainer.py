@@ -317,11 +317,13 @@ class Trainer:
             self.optimizer.flush_subnormals()
             self.epoch += 1
             record = self._evaluate(keep_train_pass=full_batch)
-            if not (math.isfinite(record["train_loss"]) and np.isfinite(params).all()):
+            if not np.isfinite(params).all():
                 return self._diverged(lr)
             if deferred:
                 self._gradient_sums(rows)
             layers = self._layer_stats(steps, deferred)
+            if not self._finite_record(record, layers):
+                return self._diverged(lr)
         record["learning_rate"] = lr
         self._last_epoch_seconds = time.perf_counter() - started
         self.history.append(record, layers)
@@ -393,6 +395,20 @@ class Trainer:
         np.abs(rows, out=tmp)
         np.add.reduce(tmp, axis=0, out=self._acc_abs)
 
+    def _finite_record(self, record: dict, layers: dict) -> bool:
+        """True when every value the epoch would record is a finite number (NaN only where a value does
+        not exist: a role with no points, the error of a regression). A run whose penalty or weight norm
+        overflows while the data loss is still finite (a big L2 with a high learning rate) has diverged
+        too: its epoch is undone like any other diverged epoch, so the history never holds inf or NaN."""
+        regression = self.head == "regression"
+        for key, count in zip(ROLE_KEYS.values(), self._eval_counts):
+            if count and not (math.isfinite(record[f"{key}_loss"])
+                              and (regression or math.isfinite(record[f"{key}_error"]))):
+                return False
+        if not math.isfinite(record["penalty"]):
+            return False
+        return all(np.isfinite(v).all() for v in layers.values())
+
     def _diverged(self, lr: float) -> bool:
         bad = self.epoch
         self.network.params[:] = self._prev_params
@@ -400,7 +416,8 @@ class Trainer:
         self.optimizer = make_optimizer(self.config.optimizer, self.network.n_params, self.dtype)
         self.stop_info = StopInfo(
             "diverged", bad,
-            f"Training diverged at epoch {bad}: the loss or the weights stopped being finite numbers. "
+            f"Training diverged at epoch {bad}: the loss, the penalty or the weights grew past "
+            f"what floating-point numbers hold. "
             f"The weights from epoch {bad - 1} were kept; try a lower learning rate (it was {lr:.3g}).")
         return False
 
