@@ -723,3 +723,22 @@ def test_a_save_waiting_when_the_process_dies_writes_points_and_settings(slow_wi
     assert saved.weights is None and saved.points == w.points_model.points
     assert "stopped before it sent the weights" in w.statusBar().currentMessage()
     assert "stopped unexpectedly" in w.banner.text() and w.banner.action_button.isVisible()
+
+
+def test_a_reply_whose_history_cannot_be_read_still_saves_and_never_hangs(slow_window, qtbot, tmp_path):
+    """Monkey finding F1: a history the reader refuses (inf after a divergence) left the save waiting forever."""
+    w = slow_window
+    w.client.pump(5)
+    w.client.pump(0)
+    assert w.save_to(str(tmp_path / "h.nnviz"), wait=False)
+    reply = w.client.held[0]
+    reply.history = dict(reply.history)
+    penalty = np.array(reply.history["penalty"], dtype=float)
+    penalty[-1] = np.inf
+    reply.history["penalty"] = penalty
+    w.client.release()
+    qtbot.waitUntil(lambda: not w.saving, timeout=5000)
+    saved = load_experiment(tmp_path / "h.nnviz")
+    assert saved.weights is not None and saved.history is None and saved.points == w.points_model.points
+    assert "without the metric history" in w.statusBar().currentMessage()
+    assert w.act_save.isEnabled()

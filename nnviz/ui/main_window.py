@@ -801,7 +801,17 @@ class MainWindow(QMainWindow):
             == job.points_version
         if in_sync:
             job.exp.weights = reply.weights
-            job.exp.history = _history_from_reply(reply.history)
+            try:
+                job.exp.history = _history_from_reply(reply.history)
+            except NnvizError as exc:   # never leave a save waiting: keep points, settings and weights
+                job.exp.history = None
+                note = f"Saved without the metric history, which could not be read: {exc}"
+            except Exception as exc:  # noqa: BLE001 - a bug here must end the save, not hang the window
+                if job.awaiting and job.token is not None:
+                    self.client.cancel_state(job.token)
+                job.awaiting = False
+                self._finish_save(job, f"Internal error while reading the training state: {exc}")
+                return
         else:   # never weights trained on other points or settings than the ones written
             reason = getattr(reply, "sync_message", "") or "the training process is not using these points."
             note = f"Saved the points and settings without weights or history: {reason}"
