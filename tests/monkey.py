@@ -1373,19 +1373,24 @@ class Monkey:
                 self.fail("session-error", message, detail)
         self._seen_session_errors = len(errors)
 
+    def _wait_idle(self, label: str = "") -> None:
+        """Paused: wait until the child has done what the last Play/Pause/Step asked (a Step's epoch runs
+        after the command; a state request would interrupt it, and see or save the epoch before it)."""
+        w = self.w
+        if w._playing or w.last_snapshot is None:
+            return
+        seq = getattr(w, "_transport_seq", None)
+        idle = wait_until(lambda: not w.last_snapshot.playing and (
+            seq is None or getattr(w.last_snapshot, "transport_seq", seq) >= seq), 10, w.frame_drawn)
+        if not idle:
+            self.fail("invariant", f"{label}the window shows training paused, but 10 s later the child "
+                      f"still trains (epoch {w.last_snapshot.epoch})")
+
     def agreement(self, label: str = "") -> bool:
         """The child trains on the window's settings and points and shows its epoch, or the window says not."""
         w = self.w
         c = w.client
-        if not w._playing and w.last_snapshot is not None:
-            # paused: wait until the child has done what the last Play/Pause/Step asked (a Step's epoch runs
-            # after the command; a state request would interrupt it and see the epoch before it)
-            seq = getattr(w, "_transport_seq", None)
-            idle = wait_until(lambda: not w.last_snapshot.playing and (
-                seq is None or getattr(w.last_snapshot, "transport_seq", seq) >= seq), 10, w.frame_drawn)
-            if not idle:
-                self.fail("invariant", f"{label}the window shows training paused, but 10 s later the child "
-                          f"still trains (epoch {w.last_snapshot.epoch})")
+        self._wait_idle(label)
         was_playing = w._playing or (w.last_snapshot is not None and w.last_snapshot.playing)
         reply = self.blocking_state()
         if reply is None:
@@ -1446,6 +1451,7 @@ class Monkey:
         if was_playing:
             w.pause()
         self.settle()
+        self._wait_idle("save round trip: ")
         path = self._new_path(".nnviz")
         before = self.blocking_state()
         ok = w.save_to(path)
