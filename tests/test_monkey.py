@@ -2,8 +2,6 @@
 process, invariant checks every few actions (see tests/monkey.py; long runs: README, testing)."""
 import os
 
-import pytest
-
 from monkey import Monkey
 
 SEED = int(os.environ.get("NNVIZ_MONKEY_TEST_SEED", "11"))
@@ -60,7 +58,8 @@ def test_erasing_the_last_point_of_a_class_warns_nothing(qapp, tmp_path):
 
 
 # Found by the monkey (seed 1, ~action 105): a run that diverges with an L2 penalty records penalty = inf;
-# saving it raised in the window's state slot and the save never ended, so the next Open/New/Quit hung.
+# saving it raised in the window's state slot and the save never ended, so the next Open/New/Quit hung
+# (fixed in 5073079 and 6bc429c).
 SAVE_AFTER_DIVERGENCE = [
     [0, "open_lesson", {"title": "Circle (Playground default)"}],
     [1, "control", {"name": "optimizer.name", "op": "index", "value": 0}],
@@ -74,9 +73,6 @@ SAVE_AFTER_DIVERGENCE = [
 ]
 
 
-@pytest.mark.skipif(not os.environ.get("NNVIZ_MONKEY_OPEN_FINDINGS"),
-                    reason="open finding F1 (/work/coord/monkey_findings.md): hangs until fixed; set "
-                           "NNVIZ_MONKEY_OPEN_FINDINGS=1 to run it, and drop this mark with the fix")
 def test_saving_after_a_divergence_with_a_penalty_ends_and_nothing_hangs(qapp, tmp_path):
     result = Monkey(1, str(tmp_path), hang_seconds=30, check_every=1000).run(0, replay=SAVE_AFTER_DIVERGENCE)
     assert result.ok, result.describe()
