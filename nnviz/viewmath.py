@@ -8,6 +8,9 @@ import math
 
 import numpy as np
 
+# weight histograms live with the engine (the training session computes them too); re-exported here
+from .engine.stats import WEIGHT_HISTOGRAM_BINS, weight_histograms  # noqa: F401
+
 
 def ema(values: np.ndarray, factor: float, state: float | None = None) -> tuple[np.ndarray, float | None]:
     """Exponential moving average ``s = factor * s + (1 - factor) * x``, vectorised.
@@ -74,21 +77,3 @@ def whole_ticks(values, lo: float = -math.inf, hi: float = math.inf) -> list[flo
     """The whole numbers among tick ``values`` within [lo, hi] (for an epoch axis)."""
     return [float(v) for v in values if abs(v - round(v)) < 1e-9 and lo <= v <= hi]
 
-
-WEIGHT_HISTOGRAM_BINS = 41   # odd: one bin is centred on zero, where L1 piles the weights up
-
-
-def weight_histograms(weights, bins: int = WEIGHT_HISTOGRAM_BINS) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per-layer histograms of the weight matrices (biases left out), on one shared, symmetric range.
-
-    ``weights`` is ``[(W, b), ...]`` (or bare matrices), input side first. Every layer gets the same
-    ``bins + 1`` edges from ``-m`` to ``m``, ``m`` the largest finite |w| of all layers (1 when there
-    is none), so the layers compare bin for bin. Returns ``[(edges, counts), ...]`` with integer
-    counts equal to ``np.histogram(W, edges)``; non-finite weights are not counted.
-    """
-    mats = [np.asarray(w[0] if isinstance(w, (tuple, list)) else w, dtype=np.float64).ravel() for w in weights]
-    finite = [m[np.isfinite(m)] for m in mats]
-    top = max((float(np.abs(m).max()) for m in finite if m.size), default=0.0)
-    top = top if top > 0 else 1.0
-    edges = np.linspace(-top, top, int(bins) + 1)
-    return [(edges.copy(), np.histogram(m, edges)[0]) for m in finite]

@@ -9,6 +9,7 @@ from engine_data import circle
 from nnviz.engine import ExperimentConfig
 from nnviz.engine.history import LAYER_COLUMNS, SCALAR_COLUMNS, History
 from nnviz.session import messages as m
+from nnviz.session import core
 from nnviz.session.core import TrainingSession
 
 
@@ -41,3 +42,128 @@ def test_state_reply_of_a_diverged_l2_run_rebuilds_its_history():
     history = History.from_arrays(reply.history)
     assert len(history) == reply.epoch == s.trainer.epoch
     assert all(np.isfinite(w).all() and np.isfinite(b).all() for w, b in reply.weights)
+
+
+# -- weight histograms in snapshots ---------------------------------------------------------------------------
+def exact_histograms(s):
+    from nnviz.viewmath import weight_histograms
+    return weight_histograms(s.trainer.weights())
+
+
+def assert_same_histograms(got, want):
+    assert got is not None and len(got) == len(want)
+    for (e1, c1), (e2, c2) in zip(got, want):
+        assert e1.dtype == np.float64 and e1.shape == (42,) and c1.dtype == np.int64 and c1.shape == (41,)
+        np.testing.assert_array_equal(e1, e2)
+        np.testing.assert_array_equal(c1, c2)
+
+
+def playing_session(layers=(8, 8)):
+    now = [0.0]
+    s = TrainingSession(config(architecture__hidden_layers=list(layers)), circle(n=60), clock=lambda: now[0])
+    return s, now
+
+
+def test_first_snapshot_of_a_generation_carries_exact_histograms_and_a_still_is_not_resent():
+    s, now = playing_session()
+    snap = s.snapshot()
+    assert_same_histograms(snap.weight_histograms, exact_histograms(s))
+    assert len(snap.weight_histograms) == s.trainer.network.n_layers == 3
+    assert s.snapshot().weight_histograms is None           # nothing changed: the GUI keeps what it has
+    s.handle(m.SetView((-6, 6, -6, 6), 20, 20))              # a view change is no weight change
+    assert s.snapshot().weight_histograms is None
+
+
+def test_histograms_at_most_four_a_second_while_playing_and_exact_after_pause():
+    s, now = playing_session()
+    s.snapshot()
+    s.handle(m.SetSpeed(200))
+    s.handle(m.Play())
+    carried = 0
+    for _ in range(40):                      # 2 s of fake time, a frame every 50 ms
+        now[0] += 0.05
+        s.work(budget=1.0)
+        snap = s.snapshot()
+        assert snap.playing
+        carried += snap.weight_histograms is not None
+    assert 7 <= carried <= 9                 # ~4 a second (every 0.25 s), not every frame
+    s.handle(m.Pause())
+    s.work()
+    snap = s.snapshot()
+    assert not snap.playing
+    assert_same_histograms(snap.weight_histograms, exact_histograms(s))
+    assert s.snapshot().weight_histograms is None
+
+
+def test_step_and_reset_bring_exact_histograms():
+    s, now = playing_session()
+    s.snapshot()
+    s.handle(m.Step(3))
+    while s.busy:
+        s.work(budget=1.0)
+    snap = s.snapshot()
+    assert snap.epoch == 3
+    assert_same_histograms(snap.weight_histograms, exact_histograms(s))
+    s.handle(m.Reset())
+    snap = s.snapshot()
+    assert snap.generation == 1 and snap.epoch == 0
+    assert_same_histograms(snap.weight_histograms, exact_histograms(s))
+    s.handle(m.Play())                       # playing: the new generation's first frame has some at once
+    now[0] += 0.01
+    s.work(budget=0.0)                       # (a fake clock stands still: one epoch per call)
+    s.snapshot()
+    s.handle(m.Reset(redraw=True))
+    s.handle(m.Play())
+    now[0] += 0.01                           # only 10 ms after the last ones, but a new generation
+    s.work(budget=0.0)
+    snap = s.snapshot()
+    assert snap.playing and snap.generation == 2 and snap.weight_histograms is not None
+    now[0] += 0.01
+    s.work(budget=0.0)
+    assert s.snapshot().weight_histograms is None   # and then not again within HISTOGRAM_INTERVAL
+
+
+def test_a_big_layer_is_sampled_while_playing_and_exact_once_stopped():
+    from nnviz.engine.stats import weight_histograms
+    s, now = playing_session(layers=(256, 256))     # the middle layer has 65,536 weights
+    s.handle(m.Play())
+    now[0] += 0.01
+    s.work(budget=0.0)
+    snap = s.snapshot()
+    assert snap.playing
+    exact = exact_histograms(s)
+    got = snap.weight_histograms
+    for j, ((e1, c1), (e2, c2)) in enumerate(zip(got, exact)):
+        np.testing.assert_array_equal(e1, e2)        # the range is always that of all the weights
+        if j == 1:
+            assert not np.array_equal(c1, c2)        # sampled...
+            assert abs(c1.sum() - c2.sum()) <= 41 and np.abs(c1 - c2).sum() < 0.15 * c2.sum()   # ...but close
+        else:
+            np.testing.assert_array_equal(c1, c2)    # small layers are read whole
+    # deterministic: the same weights give the same sampled counts
+    again = weight_histograms(s.trainer.network.W, max_weights=core.PLAYING_HISTOGRAM_WEIGHTS)
+    for (_, c1), (_, c2) in zip(got, again):
+        np.testing.assert_array_equal(c1, c2)
+    s.handle(m.Pause())
+    assert_same_histograms(s.snapshot().weight_histograms, exact_histograms(s))
+
+
+def test_histogram_time_comes_out_of_the_boundary_budget(monkeypatch):
+    # a fake histogram that costs 4 ms of the session's clock: the boundary of that frame gets 4 ms less
+    s, now = playing_session()
+    cost = {"hist": 0.0}
+
+    def fake_histograms(weights, max_weights=None):
+        now[0] += cost["hist"]
+        return []
+
+    budgets = []
+    real_size = s.boundary_size
+    monkeypatch.setattr(core, "weight_histograms", fake_histograms)
+    monkeypatch.setattr(s, "boundary_size", lambda w, h, budget: budgets.append(budget) or real_size(w, h, budget))
+    s.handle(m.SetView((-6, 6, -6, 6), 10, 10, predictions=False))
+    s.handle(m.Play())
+    cost["hist"] = 0.004
+    now[0] += 1.0
+    s.snapshot()
+    assert budgets[-1] == pytest.approx(core.PLAYING_BOUNDARY_SECONDS - 0.004)

@@ -107,6 +107,11 @@ class Snapshot:
     transport_seq: int = 0           # the last Play/Pause/Step handled before this snapshot
     in_sync: bool = True             # False while the session holds settings or points it could not apply
     sync_message: str = ""           # why not in sync ("" when in sync)
+    # per weight matrix, input side first: (edges float64 (bins + 1,), counts int64 (bins,)) on one shared
+    # symmetric range (nnviz.engine.stats.weight_histograms). None: unchanged since the last snapshot that
+    # carried some (keep showing those). Sent with the first snapshot of each generation, at most
+    # ~HISTOGRAM_INTERVAL apart while training plays (big layers sampled), and exact once it pauses or stops.
+    weight_histograms: list | None = None
 
 
 @dataclass
