@@ -167,3 +167,114 @@ def test_histogram_time_comes_out_of_the_boundary_budget(monkeypatch):
     now[0] += 1.0
     s.snapshot()
     assert budgets[-1] == pytest.approx(core.PLAYING_BOUNDARY_SECONDS - 0.004)
+
+
+# -- fixed initial weights ------------------------------------------------------------------------------------
+def fixed_weights(s, value=3.0):
+    return [(np.full(W.shape, value), np.full(b.shape, -value / 10)) for W, b in s.trainer.weights()]
+
+
+def assert_weights(got, want):
+    assert len(got) == len(want)
+    for (W1, b1), (W2, b2) in zip(got, want):
+        np.testing.assert_array_equal(W1, W2)
+        np.testing.assert_array_equal(b1, b2)
+
+
+def test_reset_returns_to_loaded_initial_weights_and_redraw_to_the_seeds():
+    s = TrainingSession(config(), circle(n=60))
+    seed_weights = s.trainer.weights()
+    loaded = fixed_weights(s)
+    s.handle(m.LoadState(loaded, None))          # a lesson's run with fixed initial weights (large-weights)
+    assert s.take_outbox() == []
+    assert_weights(s.trainer.weights(), loaded)
+    s.handle(m.Step(5))
+    s.work(budget=1.0)
+    assert s.trainer.epoch == 5
+    assert not np.array_equal(s.trainer.weights()[0][0], loaded[0][0])
+    s.handle(m.Reset())                          # R: back to the loaded weights, not the seed's
+    assert s.trainer.epoch == 0 and len(s.trainer.history) == 0
+    assert_weights(s.trainer.weights(), loaded)
+    s.handle(m.Step(5))
+    s.work(budget=1.0)
+    s.handle(m.Reset())                          # again: they stay the run's initial weights
+    assert_weights(s.trainer.weights(), loaded)
+    seed = s.trainer.config.architecture.seed
+    s.handle(m.Reset(redraw=True))               # New weights: drawn from a new seed, the loaded ones forgotten
+    assert s.trainer.config.architecture.seed != seed
+    redrawn = s.trainer.weights()
+    assert not np.array_equal(redrawn[0][0], loaded[0][0])
+    s.handle(m.Step(2))
+    s.work(budget=1.0)
+    s.handle(m.Reset())
+    assert_weights(s.trainer.weights(), redrawn)
+    # and the original seed gives the original seed weights again
+    back = s.trainer.config.copy()
+    back.architecture.seed = seed
+    s.handle(m.SetConfig(back))
+    assert_weights(s.trainer.weights(), seed_weights)
+
+
+def test_initial_weights_last_until_the_architecture_or_seed_changes():
+    s = TrainingSession(config(), circle(n=60))
+    seed_weights = s.trainer.weights()
+    loaded = fixed_weights(s)
+    s.handle(m.LoadState(loaded, None))
+    live = s.trainer.config.copy()               # a live change keeps them
+    live.optimizer.learning_rate = 0.5
+    live.regularization.l2 = 0.01
+    s.handle(m.SetConfig(live))
+    s.handle(m.Step(3))
+    s.work(budget=1.0)
+    s.handle(m.Reset())
+    assert_weights(s.trainer.weights(), loaded)
+    s.handle(m.SetPoints(circle(n=50, seed=3), 2))   # new points (same classes) too
+    s.handle(m.Reset())
+    assert_weights(s.trainer.weights(), loaded)
+    other = s.trainer.config.copy()              # a new seed: its own weights, and Reset keeps to them
+    other.architecture.seed += 1
+    s.handle(m.SetConfig(other))
+    s.handle(m.Reset())
+    assert not np.array_equal(s.trainer.weights()[0][0], loaded[0][0])
+    assert not s.trainer.has_initial_weights
+    back = s.trainer.config.copy()               # back to the old seed: the seed's weights, not the loaded
+    back.architecture.seed -= 1
+    s.handle(m.SetConfig(back))
+    assert_weights(s.trainer.weights(), seed_weights)
+    s.handle(m.LoadState(loaded, None))          # an architecture change forgets them too
+    assert s.trainer.has_initial_weights
+    arch = s.trainer.config.copy()
+    arch.architecture.hidden_layers = [5]
+    s.handle(m.SetConfig(arch))
+    assert not s.trainer.has_initial_weights and s.trainer.network.sizes[1] == 5
+
+
+def test_loading_trained_weights_or_none_forgets_fixed_initial_weights():
+    s = TrainingSession(config(), circle(n=60))
+    seed_weights = s.trainer.weights()
+    loaded = fixed_weights(s)
+    s.handle(m.LoadState(loaded, None))
+    s.handle(m.LoadState(None, None))            # an experiment with no weights: the seed's, Reset too
+    assert_weights(s.trainer.weights(), seed_weights)
+    s.handle(m.Reset())
+    assert_weights(s.trainer.weights(), seed_weights)
+    s.handle(m.LoadState(loaded, None))
+    s.handle(m.Step(4))
+    s.work(budget=1.0)
+    s.handle(m.RequestState(1))
+    reply, = s.take_outbox()
+    s.handle(m.LoadState(reply.weights, reply.history))   # trained weights with their history (a saved run)
+    assert s.trainer.epoch == 4 and not s.trainer.has_initial_weights
+    assert_weights(s.trainer.weights(), reply.weights)
+    s.handle(m.Reset())
+    assert_weights(s.trainer.weights(), seed_weights)
+
+
+def test_weights_that_do_not_fit_are_refused_without_a_change():
+    s = TrainingSession(config(), circle(n=60))
+    before = s.trainer.weights()
+    s.handle(m.LoadState([(np.ones((2, 3)), np.zeros(3))], None))
+    errors = s.take_outbox()
+    assert errors and isinstance(errors[0], m.SessionError)
+    assert_weights(s.trainer.weights(), before)
+    assert not s.trainer.has_initial_weights

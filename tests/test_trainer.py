@@ -446,3 +446,18 @@ def test_diverging_runs_with_penalties_keep_a_history_that_round_trips(optimizer
             assert t.stop_info is not None and t.stop_info.kind == "diverged"
         assert len(t.history) == t.epoch
         _assert_history_round_trips(t.history)
+
+
+def test_given_weights_are_the_initial_weights_reset_returns_to():
+    seed_trainer = Trainer(cfg(), circle())
+    fixed = [(np.full(W.shape, 2.0), np.full(b.shape, 0.5)) for W, b in seed_trainer.weights()]
+    t = Trainer(cfg(), circle(), fixed)
+    t.train(3)
+    t.reset()
+    for (W, b), (W0, b0) in zip(t.weights(), fixed):
+        np.testing.assert_array_equal(W, W0)
+        np.testing.assert_array_equal(b, b0)
+    t.reset(redraw=True)
+    assert not t.has_initial_weights and not np.array_equal(t.weights()[0][0], fixed[0][0])
+    with pytest.raises(ValueError, match="do not fit"):
+        t.set_initial_weights(fixed[:1])

@@ -57,10 +57,11 @@ class Trainer:
         self.last_dropout_masks: list = []   # keep-masks (batch x units, bool) of the last step, per hidden layer
         self._boundary = BoundaryEvaluator()
         self._prepare_data(points)
+        self._initial: tuple | None = None   # (config, weights): fixed initial weights Reset returns to
         self._build()
         self.reset()
         if weights is not None:
-            self.network.set_weights(weights)
+            self.set_initial_weights(weights)
 
     # -- set-up ----------------------------------------------------------------------------------------
     @property
@@ -135,11 +136,23 @@ class Trainer:
         self.history = History(self.network.n_layers)
 
     def reset(self, redraw: bool = False) -> None:
-        """Start over: the same initial weights again, or (``redraw``) weights from a new random seed."""
+        """Start over: the same initial weights again, or (``redraw``) weights from a new random seed.
+
+        The initial weights are the run's fixed ones (:meth:`set_initial_weights`) while there are any and
+        they still fit (same architecture, seed, precision, problem and output layer), else the seed's.
+        ``redraw`` forgets fixed initial weights.
+        """
         if redraw:
             self.config.architecture.seed = new_random_seed()
+            self._initial = None
         seed = self.config.architecture.seed
         self.network.initialize(self.config.architecture.init, np.random.default_rng(seed))
+        if self._initial is not None:
+            config, weights = self._initial
+            if needs_new_weights(config, self.config) or not self._weights_fit(weights):
+                self._initial = None     # the network changed: they no longer describe it
+            else:
+                self.network.set_weights(weights)
         self._rng = np.random.default_rng([seed, 1])   # shuffling and dropout: a stream of its own
         self.optimizer = make_optimizer(self.config.optimizer, self.network.n_params, self.dtype)
         self.schedule = Schedule(self.config.schedule)
@@ -152,6 +165,34 @@ class Trainer:
         self._held_record = None    # the record of the weights now held (None: not evaluated yet)
         self.restored = False       # the weights now held were restored from the best epoch
         self._reset_best()
+
+    def set_initial_weights(self, weights) -> None:
+        """Fix the run's initial weights (``[(W, b), ...]``, input side first) and start over from them.
+
+        Reset returns to them until the architecture, seed, precision or problem changes, the output layer is
+        rebuilt, or a redraw is asked; ``None`` goes back to weights drawn from the seed. ValueError (and no
+        change) if they do not fit the network.
+        """
+        if weights is not None:
+            if not self._weights_fit(weights):
+                shapes = [(W.shape, b.shape) for W, b in zip(self.network.W, self.network.b)]
+                raise ValueError(f"initial weights do not fit the network: expected (W, b) shapes {shapes}")
+            weights = [(np.array(W, dtype=np.float64), np.array(b, dtype=np.float64).reshape(-1))
+                       for W, b in weights]
+        self._initial = None if weights is None else (self.config.copy(), weights)
+        self.reset()
+
+    @property
+    def has_initial_weights(self) -> bool:
+        """True while Reset returns to fixed initial weights (not to the seed's)."""
+        return self._initial is not None
+
+    def _weights_fit(self, weights) -> bool:
+        net = self.network
+        if len(weights) != net.n_layers:
+            return False
+        return all(np.shape(W) == W0.shape and np.size(b) == b0.size
+                   for (W, b), W0, b0 in zip(weights, net.W, net.b))
 
     def _reset_best(self) -> None:
         self.best_epoch: int | None = None

@@ -200,9 +200,14 @@ class TrainingSession:
         if cmd.history is not None:   # checks first
             is_arrays = any(isinstance(v, np.ndarray) for v in cmd.history.values())
             hist = History.from_arrays(cmd.history) if is_arrays else History.from_dict(cmd.history)
-        t.reset()
-        if cmd.weights is not None:
-            t.network.set_weights(cmd.weights)
+        if hist is None:
+            # weights with no history are the run's initial weights (a lesson's fixed ones): Reset returns
+            # to them; no weights: back to the seed's
+            t.set_initial_weights(cmd.weights)
+        else:
+            t.set_initial_weights(None)    # trained weights: Reset starts the run again from the seed
+            if cmd.weights is not None:
+                t.network.set_weights(cmd.weights)
         if hist is not None and hist.n_layers == t.network.n_layers:
             t.history = hist
             t.epoch = int(hist.last("epoch")) if len(hist) else 0
