@@ -742,3 +742,17 @@ def test_a_reply_whose_history_cannot_be_read_still_saves_and_never_hangs(slow_w
     assert saved.weights is not None and saved.history is None and saved.points == w.points_model.points
     assert "without the metric history" in w.statusBar().currentMessage()
     assert w.act_save.isEnabled()
+
+
+def test_weights_tab_shows_the_histograms_the_session_sends(window):
+    from nnviz.viewmath import weight_histograms
+    window.client.pump(3)
+    window.client.pump(0)
+    shown = window.weights_plot
+    expected = weight_histograms(trainer(window).weights())
+    counts = [c for _, c in expected]
+    got = shown.histograms
+    assert got, "the weights plot got no histograms"
+    for (edges, c), (_, c2) in zip(got, expected):
+        np.testing.assert_array_equal(c, c2)
+    assert len(got) == len(counts)

@@ -454,6 +454,8 @@ class MainWindow(QMainWindow):
             self._refresh_plots(all_now=not snap.playing)
         if snap.boundary is not None:
             self.canvas.set_boundary(snap.boundary, snap.extent, snap.mode)
+        if snap.weight_histograms is not None:   # None: unchanged since the last frame that had some
+            self.weights_plot.set_weight_histograms(snap.weight_histograms)
         if snap.points_version == self._points_version:
             self.canvas.set_predictions(snap.predictions)
         if snap.transport_seq == self._transport_seq:   # older snapshots predate the last Play/Pause
