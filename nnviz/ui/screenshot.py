@@ -48,8 +48,12 @@ def take_screenshot(resolved, epochs: int, out: str, size: tuple[int, int] = DEF
             client.error.connect(lambda message, detail: errors.append((message, detail)))
             window = MainWindow(client, settings=settings, experiment=resolved.experiment, path=resolved.path)
             try:
-                if resolved.preset is not None:
+                if resolved.preset is not None:   # as File > Open lesson shows it: data, speed, sweep
                     window.show_generator_settings(resolved.preset.data)
+                    window.set_speed(int(getattr(resolved.preset, "speed", 0) or 0))
+                    from .main_window import LESSON_SWEEPS
+                    if resolved.preset.name in LESSON_SWEEPS:
+                        window.prefill_sweep(**LESSON_SWEEPS[resolved.preset.name])
                 window.resize(w, h)
                 # A top-level layout that changes the minimum size of a shown window (at show(), or when a
                 # banner appears) makes Qt call propagateSizeHints(), which the offscreen platform does not
