@@ -135,7 +135,8 @@ def test_real_boundary_of_any_size_is_finite(layers):
 
 
 def test_child_uses_the_session_share():
-    assert child.SNAPSHOT_SHARE == core.SNAPSHOT_SHARE
+    from nnviz.session import loop
+    assert loop.SNAPSHOT_SHARE == core.SNAPSHOT_SHARE
     assert core.PLAYING_BOUNDARY_SECONDS * core.PLAYING_FPS == pytest.approx(core.SNAPSHOT_SHARE)
     assert core.PLAYING_FPS >= 10
 

@@ -18,6 +18,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTime
 from ..session import messages as m
 from ..session.child import receive, serve
 from ..session.core import TrainingSession
+from ..session.loop import SessionLoop
 
 
 class SessionClient(QObject):
@@ -228,12 +229,14 @@ class ProcessSessionClient(SessionClient):
 
 
 class InProcessSessionClient(SessionClient):
-    """The same session, in this process: ``pump()`` trains a chunk and delivers a snapshot."""
+    """The same session and the same loop (nnviz.session.loop), in this process: ``pump()`` trains a chunk
+    and delivers a snapshot. Commands are handled as they are sent; frames are not paced by time (a test
+    pumps when it wants one) but wait for the Ack as the child's do."""
 
     def __init__(self, parent=None, autorun: bool = False, chunk: float = 0.004):
         super().__init__(parent)
         self.session = TrainingSession()
-        self._ready = True
+        self.loop = SessionLoop(self.session, self._dispatch, max_fps=None, mid_epoch=False)
         self._chunk = chunk
         self._timer = QTimer(self)
         self._timer.setInterval(16)
@@ -245,32 +248,19 @@ class InProcessSessionClient(SessionClient):
         pass
 
     def send(self, cmd) -> None:
-        if isinstance(cmd, m.Ack):
-            self._ready = True
-            return
         if isinstance(cmd, m.Shutdown):
             self._timer.stop()
             return
-        self.session.handle(cmd)
-        for reply in self.session.take_outbox():
-            self._dispatch(reply)
+        self.loop.put(cmd)
+        if not isinstance(cmd, m.Ack):
+            self.loop.handle_pending()
 
     def pump(self, epochs: int | None = None) -> None:
         """Train one chunk (or exactly ``epochs`` epochs) and deliver a snapshot if the GUI is ready."""
         if epochs is not None:
-            was_playing = self.session.playing
-            self.session.playing = False
-            self.session.pending_steps += epochs
-            while self.session.pending_steps > 0 and self.session.busy:
-                self.session.work(1e9)
-            self.session.playing = was_playing
+            self.loop.run_epochs(epochs)
         else:
-            self.session.work(self._chunk)
-        for reply in self.session.take_outbox():
-            self._dispatch(reply)
-        if self._ready and self.session.dirty:
-            self._ready = False
-            self._dispatch(self.session.snapshot())
+            self.loop.turn(self._chunk)
 
     def _wait_a_little(self) -> None:
         pass
