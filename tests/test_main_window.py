@@ -338,7 +338,7 @@ def test_a_snapshot_sent_before_pause_does_not_undo_it(window):
     in_flight = window.client.session.snapshot()
     window.act_play.trigger()               # ...the user pauses...
     assert window.act_play.text() == "Play"
-    window._show_snapshot(in_flight)        # ...and the older frame arrives afterwards
+    window.run.take(in_flight)              # ...and the older frame arrives afterwards
     assert window.act_play.text() == "Play"
 
 

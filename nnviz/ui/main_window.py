@@ -39,6 +39,7 @@ from .autosave import Autosaver, discard_recovery, pending_recoveries, restore_r
 from .recorder import FPS_CHOICES, Recorder, default_video_path
 from .save_job import SaveJob
 from .session_client import SessionClient
+from .training_run import TrainingRun
 from .sweep_panel import SweepPanel
 
 SPEEDS = ((0, "As fast as possible"), (1, "1 epoch/s"), (5, "5 epochs/s"), (20, "20 epochs/s"),
@@ -80,23 +81,15 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("nnviz-main-window")
         self.settings = settings if settings is not None else QSettings()
-        self.client = client
-        self.history = History(1)
         self.path: str | None = None
         self.experiment_name = "Untitled"
         self.description = ""
-        self.last_snapshot: m.Snapshot | None = None
-        self._generation = -1
         self._points_version = 0
-        self._playing = False
         self._shown_stop = ""
         self._frame_times: deque = deque(maxlen=60)
         self._plot_refreshed: dict = {}
         self._loading = False
         self._closed = False
-        self._clock = time.monotonic          # training time for the "save changes?" policy
-        self._trained_seconds = 0.0           # seconds of playing since the last save or load
-        self._snapshot_time = 0.0
         self._document = 0                    # bumps on every load: a late save result knows its document
         self._save: _PendingSave | None = None
         self._requesting_state = False
@@ -104,7 +97,6 @@ class MainWindow(QMainWindow):
         self._banner_source = ""              # what the banner shows: "sync", "stop", "died", an error title
         self._sync_text_shown: str | None = None
         self._died_message = ""
-        self._transport_seq = 0
         self._status_shown = 0.0
         self._best_label = "best test"
         self._view_timer = QTimer(self, singleShot=True, interval=30, timeout=self._send_view)
@@ -133,7 +125,13 @@ class MainWindow(QMainWindow):
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.canvas.view_box.sigRangeChanged.connect(lambda *_: self._view_timer.start())
         self.canvas.status_message.connect(self._coords_label.setText)
-        self._attach_client(client)
+        self.run = TrainingRun(client, self)
+        self.run.frame.connect(self._show_snapshot)
+        self.run.playing_changed.connect(self._show_playing)
+        self.run.state_received.connect(self._on_state_received)
+        self.run.error.connect(self._on_session_error)
+        self.run.died.connect(self._on_session_died)
+        self._send_all()
         self._restore_settings()
         cache_axes(self)
 
@@ -379,14 +377,42 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, n=name: self.open_preset(n))
 
     # -- session wiring ----------------------------------------------------------------------------------
-    def _attach_client(self, client: SessionClient) -> None:
-        self.client = client
-        client.snapshot.connect(self._on_snapshot)
-        client.state_received.connect(self._on_state_received)
-        client.error.connect(self._on_session_error)
-        client.died.connect(self._on_session_died)
-        client.start()
-        self._send_all()
+    # the run's facts, under the names the tests, the CLI and the monkey use
+    @property
+    def client(self) -> SessionClient:
+        return self.run.client
+
+    @property
+    def history(self) -> History:
+        return self.run.history
+
+    @property
+    def last_snapshot(self) -> m.Snapshot | None:
+        return self.run.last_snapshot
+
+    @property
+    def _playing(self) -> bool:
+        return self.run.playing
+
+    @property
+    def _transport_seq(self) -> int:
+        return self.run.transport_seq
+
+    @property
+    def _clock(self):
+        return self.run.clock
+
+    @_clock.setter
+    def _clock(self, clock) -> None:
+        self.run.clock = clock
+
+    @property
+    def _trained_seconds(self) -> float:
+        return self.run.trained_seconds
+
+    @_trained_seconds.setter
+    def _trained_seconds(self, seconds: float) -> None:
+        self.run.trained_seconds = seconds
 
     def _send_all(self) -> None:
         """Tell the session everything it needs: after start, restart or load."""
@@ -425,32 +451,15 @@ class MainWindow(QMainWindow):
     def _on_speed_changed(self) -> None:
         self.client.send(m.SetSpeed(self.speed_combo.currentData() or 0))
 
-    def _on_snapshot(self, snap: m.Snapshot) -> None:
-        try:
-            self._show_snapshot(snap)
-        finally:
-            self.client.ack()   # the next frame may come: backpressure is per drawn frame
-
-    def _show_snapshot(self, snap: m.Snapshot) -> None:
-        prev, self.last_snapshot = self.last_snapshot, snap
-        now = self._clock()
-        if snap.generation != self._generation:
-            self._trained_seconds = 0.0   # the run restarted: the training that was at stake is gone
-        elif snap.playing and prev is not None and prev.playing and snap.epoch > prev.epoch:
-            # time spent playing, from frame to frame (a long gap counts at most a second)
-            self._trained_seconds += min(max(0.0, now - self._snapshot_time), 1.0)
-        self._snapshot_time = now
+    def _show_snapshot(self, snap: m.Snapshot, restarted: bool) -> None:
+        """Draw a frame of the run (its history copy is already updated; the run acks after this)."""
         self.setWindowModified(self.is_modified())
         self._show_sync_state(snap)
-        if snap.generation != self._generation:
-            self._generation = snap.generation
-            self.history = History(snap.n_layers)
-            self.history.extend(snap.rows)
+        if restarted:
             for plot in self.plots:
                 plot.set_history(self.history)
             self._place_markers()
         else:
-            self.history.extend(snap.rows)
             self._refresh_plots(all_now=not snap.playing)
         if snap.boundary is not None:
             self.canvas.set_boundary(snap.boundary, snap.extent, snap.mode)
@@ -458,8 +467,6 @@ class MainWindow(QMainWindow):
             self.weights_plot.set_weight_histograms(snap.weight_histograms)
         if snap.points_version == self._points_version:
             self.canvas.set_predictions(snap.predictions)
-        if snap.transport_seq == self._transport_seq:   # older snapshots predate the last Play/Pause
-            self._set_playing(snap.playing)
         if snap.stop_message and snap.stop_message != self._shown_stop:
             kind = "error" if snap.stop_kind == "diverged" else "info"
             self._show_banner("stop", snap.stop_message, kind)
@@ -500,7 +507,7 @@ class MainWindow(QMainWindow):
         return f"{reason} Until then, Save writes your points and settings without weights or history."
 
     def _in_sync(self) -> bool:
-        return getattr(self.last_snapshot, "in_sync", True) if self.last_snapshot is not None else True
+        return self.run.in_sync
 
     def _refresh_plots(self, all_now: bool) -> None:
         plots = [p for p in self.plots if p.isVisible()] or [self.loss_plot]   # hidden tabs wait
@@ -525,13 +532,11 @@ class MainWindow(QMainWindow):
                                       snap.stop_message)
 
     def _on_session_error(self, message: str, detail: str) -> None:
-        self._set_playing(False)
         self._show_banner("session", message, "error")
         if detail:
             print(detail)
 
     def _on_session_died(self, message: str) -> None:
-        self._set_playing(False)
         self._rate_label.setText("")
         self._frame_times.clear()
         self._banner_action = self.restart_session
@@ -576,29 +581,18 @@ class MainWindow(QMainWindow):
 
     def restart_session(self) -> None:
         """Start a new training process with the current points and settings (weights start over)."""
-        old = self.client
         job = self._save
         if job is not None and job.awaiting:   # its answer would come from the old process
-            old.cancel_state(job.token)
+            self.run.cancel_state(job.token)
             self._write_save(job, note="The training process was restarted before it sent the weights; saved "
                              "the points and settings.")
-        try:
-            old.snapshot.disconnect(self._on_snapshot)
-            old.state_received.disconnect(self._on_state_received)
-            old.error.disconnect(self._on_session_error)
-            old.died.disconnect(self._on_session_died)
-        except (RuntimeError, TypeError):
-            pass
-        old.shutdown()
-        self._generation = -1
-        self._transport_seq = 0   # the new process numbers transport commands afresh
-        self._attach_client(type(old)(self))
+        self.run.restart()
+        self._send_all()
         if self.autosaver is not None:
             self.autosaver.set_client(self.client)
 
     # -- transport ---------------------------------------------------------------------------------------
-    def _set_playing(self, playing: bool) -> None:
-        self._playing = playing
+    def _show_playing(self, playing: bool) -> None:
         self.act_play.setText("Pause" if playing else "Play")
 
     def toggle_play(self) -> None:
@@ -607,24 +601,17 @@ class MainWindow(QMainWindow):
         else:
             self.play()
 
-    def _next_seq(self) -> int:
-        self._transport_seq += 1
-        return self._transport_seq
-
     def play(self) -> None:
-        self.client.send(m.Play(self._next_seq()))
-        self._set_playing(True)
+        self.run.play()
 
     def pause(self) -> None:
-        self.client.send(m.Pause(self._next_seq()))
-        self._set_playing(False)
+        self.run.pause()
 
     def step(self) -> None:
-        self.client.send(m.Step(1, self._next_seq()))
-        self._set_playing(False)
+        self.run.step(1)
 
     def reset_weights(self) -> None:
-        self.client.send(m.Reset(False))
+        self.run.reset()
         self._hide_transient_banner()
 
     def redraw_weights(self) -> None:
@@ -1167,7 +1154,7 @@ class MainWindow(QMainWindow):
         self.load_experiment(exp, None, keep_sweep=True)
         epochs = int(run.get("epochs") or 0)
         if weights is None and epochs > 0:   # a sweep loaded from a file keeps no weights: train it again
-            self.client.send(m.Step(epochs, self._next_seq()))
+            self.run.step(epochs, pause=False)
             self.statusBar().showMessage(f"Training this run again: {epochs:,} epochs from seed {run['seed']} "
                                          "(the same result: the sweep's runs are reproducible).", 8000)
         else:
