@@ -18,8 +18,6 @@ from PySide6.QtWidgets import (
     QTextEdit, QVBoxLayout, QWidget,
 )
 
-from ..data.csv_io import read_points_csv, write_points_csv
-from ..data.generators import generate
 from ..data.points import PointSet
 from ..engine.config import ExperimentConfig
 from ..engine.history import History
@@ -30,16 +28,15 @@ from ..session import messages as m
 from .banner import Banner
 from .pgutil import cache_axes
 from .canvas import PointCanvas
-from .config_model import ConfigModel
 from .controls import ControlPanel
 from .data_panel import DataPanel
 from .plots import GradientPlot, LearningRatePlot, LossPlot, WeightsPlot
-from .points_model import PointsModel
 from .autosave import Autosaver, discard_recovery, pending_recoveries, restore_recovery as _restore_recovery
 from .recorder import FPS_CHOICES, Recorder, default_video_path
 from .save_job import SaveJob
 from .session_client import SessionClient
 from .training_run import TrainingRun
+from .document import Document
 from .sweep_panel import SweepPanel
 
 SPEEDS = ((0, "As fast as possible"), (1, "1 epoch/s"), (5, "5 epochs/s"), (20, "20 epochs/s"),
@@ -73,6 +70,10 @@ FILE_FILTER = "nnviz experiments (*.nnviz);;All files (*)"
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
 
 
+def _panel_args(g: dict) -> dict:
+    return dict(kind=g["kind"], count=g["n"], noise=g["noise"], train_fraction=g["train_fraction"], seed=g["seed"])
+
+
 class MainWindow(QMainWindow):
     frame_drawn = Signal(int)   # epoch shown; lets tests and the GUI benchmark follow the drawing
 
@@ -81,16 +82,10 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("nnviz-main-window")
         self.settings = settings if settings is not None else QSettings()
-        self.path: str | None = None
-        self.experiment_name = "Untitled"
-        self.description = ""
-        self._points_version = 0
         self._shown_stop = ""
         self._frame_times: deque = deque(maxlen=60)
         self._plot_refreshed: dict = {}
-        self._loading = False
         self._closed = False
-        self._document = 0                    # bumps on every load: a late save result knows its document
         self._save: _PendingSave | None = None
         self._requesting_state = False
         self._early_reply = None
@@ -103,13 +98,12 @@ class MainWindow(QMainWindow):
         self.autosaver: Autosaver | None = None   # start_autosave() (the app) makes it; tests and scripts don't
         self._layout_timer: QTimer | None = None
         self._layout_written: tuple | None = None
-        self._sweep_changes = 0               # bumps when a sweep result changes (a run came in, a load)
-        self._sweep_saved = 0                 # _sweep_changes at the last save or load
         self._presenting: dict | None = None  # presentation mode: what to restore when it ends
 
-        self.points_model = PointsModel(PointSet.empty(), self)
-        self.undo_stack = self.points_model.undo_stack
-        self.config_model = ConfigModel(ExperimentConfig(), undo_stack=self.undo_stack, parent=self)
+        self.document = Document(self)        # points, settings, undo, file state: what is saved
+        self.points_model = self.document.points_model
+        self.undo_stack = self.document.undo_stack
+        self.config_model = self.document.config_model
 
         self._build_central()
         self._build_docks()
@@ -377,6 +371,25 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, n=name: self.open_preset(n))
 
     # -- session wiring ----------------------------------------------------------------------------------
+    # the document's facts, under the names the tests, the CLI and the monkey use
+    def _document_fact(name: str, doc: str):
+        def get(self):
+            return getattr(self.document, name)
+
+        def set(self, value):
+            setattr(self.document, name, value)
+        return property(get, set, doc=doc)
+
+    path = _document_fact("path", "The file the document was loaded from or saved to (None: never saved).")
+    experiment_name = _document_fact("name", "The document's name.")
+    description = _document_fact("description", "The document's description (the lesson text).")
+    _points_version = _document_fact("points_version", "Version of the points (sent with them).")
+    _document = _document_fact("serial", "Bumps on every load.")
+    _loading = _document_fact("loading", "A load is replacing points and settings.")
+    _sweep_changes = _document_fact("sweep_changes", "Bumps when a sweep result changes.")
+    _sweep_saved = _document_fact("sweep_saved", "_sweep_changes at the last save or load.")
+    del _document_fact
+
     # the run's facts, under the names the tests, the CLI and the monkey use
     @property
     def client(self) -> SessionClient:
@@ -435,7 +448,6 @@ class MainWindow(QMainWindow):
         self._send_view()   # the session classifies every point only while mistakes are shown
 
     def _on_points_changed(self, points: PointSet) -> None:
-        self._points_version += 1
         if not self._loading:   # a load sends settings and points together
             self.client.send(m.SetPoints(points, self._points_version))
         self._update_points_label()
@@ -623,23 +635,20 @@ class MainWindow(QMainWindow):
     # -- data --------------------------------------------------------------------------------------------
     def regenerate(self, kind: str, count: int, noise: float, train_fraction: float, seed: int) -> None:
         try:
-            points = generate(kind, count, noise, train_fraction, seed)
+            self.document.regenerate(kind, count, noise, train_fraction, seed)
         except NnvizError as exc:
             self._error("Cannot generate data", str(exc))
             return
-        self.points_model.replace_all(points, f"Generate {kind} data")
         self._clear_banner("Cannot generate data")
         self.reset_weights()   # fresh data, fresh run: the loss history starts again at epoch 0
         self.canvas.fit_view()
 
     def resplit(self, train_fraction: float) -> None:
-        points = self.points_model.points
         try:
-            new = points.resplit(train_fraction, seed=self.data_panel.seed())
+            self.document.resplit(train_fraction, seed=self.data_panel.seed())
         except NnvizError as exc:
             self._error("Cannot re-split", str(exc))
             return
-        self.points_model.replace_all(new, f"Re-split {train_fraction:.0%} train")
         self._clear_banner("Cannot re-split")
 
     def _update_points_label(self) -> None:
@@ -654,23 +663,11 @@ class MainWindow(QMainWindow):
         if not keep_sweep:
             self._load_sweep(getattr(exp, "sweep", None))
         self.pause()
-        self._loading = True
-        try:
-            self.config_model.set_config(exp.config, undo_text=None)
-            self.points_model.replace_all(exp.points, "Load")
-        finally:
-            self._loading = False
-        self.undo_stack.clear()
-        self.undo_stack.setClean()
-        self._document += 1
+        self.document.load(exp, path)
         self._trained_seconds = 0.0
-        self._sweep_saved = self._sweep_changes
         self.client.send(m.SetExperiment(exp.config, exp.points, self._points_version))
         # arrays: cheap to make and to send, whatever the length of the history
         self.client.send(m.LoadState(exp.weights, exp.history.to_arrays() if exp.history is not None else None))
-        self.experiment_name = exp.name
-        self.description = exp.description
-        self.path = path
         self.lesson_view.setHtml(_lesson_html(exp.name, exp.description))
         self._hide_transient_banner()
         self._shown_stop = ""
@@ -721,8 +718,9 @@ class MainWindow(QMainWindow):
     def show_generator_settings(self, data: dict) -> None:
         """Show how a lesson's points were made, so Regenerate makes more of the same kind."""
         if data.get("kind"):
-            self.data_panel.set_generator_settings(data["kind"], data.get("n", 200), data.get("noise", 0.0),
-                                                   data.get("train_fraction", 0.5), data.get("seed", 0))
+            self.document.set_generator(data["kind"], data.get("n", 200), data.get("noise", 0.0),
+                                        data.get("train_fraction", 0.5), data.get("seed", 0))
+            self.data_panel.set_generator_settings(**_panel_args(self.document.generator))
 
     def new_experiment(self) -> None:
         if not self.maybe_save():
@@ -732,8 +730,7 @@ class MainWindow(QMainWindow):
 
     def current_experiment(self) -> Experiment:
         """The window's experiment now: its points and settings (no weights; a save asks the session)."""
-        return Experiment(self.config_model.config.copy(), self.points_model.points, name=self.experiment_name,
-                          description=self.description, sweep=self.sweep_panel.to_dict())
+        return self.document.experiment(sweep=self.sweep_panel.to_dict())
 
     # -- saving: ask the session for its state, write on a worker thread, never freeze the window --------
     @property
@@ -829,10 +826,9 @@ class MainWindow(QMainWindow):
             self._clear_banner("Cannot save")
             if job.document == self._document:   # still the same experiment (no lesson opened meanwhile)
                 self.path = job.path
-                if self.undo_stack.index() == job.undo_index:
-                    self.undo_stack.setClean()   # edits made while it was written stay unsaved
+                # edits and sweep runs that came in while it was written stay unsaved
+                self.document.mark_saved(job.undo_index, job.sweep_changes)
                 self._trained_seconds = max(0.0, self._trained_seconds - job.trained_seconds)
-                self._sweep_saved = job.sweep_changes   # sweep runs that came in meanwhile stay unsaved
                 self._update_title()
             self._add_recent(job.path)
             self.statusBar().showMessage(job.note or f"Saved {job.path}", 8000 if job.note else 4000)
@@ -897,11 +893,10 @@ class MainWindow(QMainWindow):
     def import_points(self, path: str) -> bool:
         """Replace the points with a CSV file's (undoable). New data starts a new run, as Regenerate does."""
         try:
-            points = read_points_csv(path)
+            self.document.import_points(path)
         except (NnvizError, OSError) as exc:
             self._error("Cannot import points", str(exc))
             return False
-        self.points_model.replace_all(points, "Import points")
         self._clear_banner("Cannot import points")
         self.reset_weights()
         self.canvas.fit_view()
@@ -915,7 +910,7 @@ class MainWindow(QMainWindow):
     def export_points_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export points", self._suggest_path(".csv"), CSV_FILTER)
         if path:
-            self._write(lambda: write_points_csv(self.points_model.points, path), path)
+            self._write(lambda: self.document.export_points(path), path)
 
     def render_image(self, what: str = "window", scale: int = 1) -> QImage:
         """A picture of the whole window (canvas, plots, legend, status bar with the epoch) or of the
@@ -977,8 +972,7 @@ class MainWindow(QMainWindow):
         """The user's own work would be lost: edits to points or settings (the undo stack is not clean),
         or at least TRAINING_WORTH_SAVING_SECONDS of playing since the last save or load. Pressing Play
         or Step for a moment in a lesson is not worth a question."""
-        return (not self.undo_stack.isClean() or self._trained_seconds >= TRAINING_WORTH_SAVING_SECONDS
-                or self._sweep_changes != self._sweep_saved)
+        return not self.document.clean or self._trained_seconds >= TRAINING_WORTH_SAVING_SECONDS
 
     def _on_clean_changed(self, _clean: bool = True) -> None:
         if self._closed:
@@ -990,9 +984,8 @@ class MainWindow(QMainWindow):
 
     def forget_unsaved(self) -> None:
         """Treat the current state as saved (closing a throw-away window: screenshots, tests)."""
-        self.undo_stack.setClean()
+        self.document.mark_saved()
         self._trained_seconds = 0.0
-        self._sweep_saved = self._sweep_changes
         self.setWindowModified(False)
 
     def maybe_save(self) -> bool:
