@@ -412,7 +412,12 @@ def summary_line(label: str, trainer, seconds: float, interrupted: bool = False)
             finals[0] = "final " + finals[0]
         parts.extend(finals)
     rate = epochs / seconds if seconds > 0 else math.inf
-    parts.append(f"{rate:.0f} epochs/s" if math.isfinite(rate) else "instant")
+    if not math.isfinite(rate):
+        parts.append("instant")
+    elif rate >= 10:
+        parts.append(f"{rate:.0f} epochs/s")
+    else:   # a big network: seconds per epoch read better than "0 epochs/s"
+        parts.append(f"{1 / rate:.3g} s/epoch" if rate > 0 else "0 epochs/s")
     return ", ".join(parts)
 
 

@@ -579,3 +579,10 @@ def test_screenshot_of_a_configuration_the_engine_refuses_is_one_line(tmp_path):
     assert (r.returncode, r.stdout, r.stderr) == (
         1, "", "nnviz: error: optimizer.batch_size: at most 20000 rows would fit; no image written\n")
     assert not out.exists()
+
+
+def test_summary_of_a_slow_network_gives_seconds_per_epoch_not_zero_epochs_per_second():
+    trainer = Trainer(get_preset("circle").build().config, get_preset("circle").build().points)
+    trainer.train(2)
+    line = summary_line("big", trainer, seconds=150.0)   # 2 epochs in 150 s, as a 16x512 full batch takes
+    assert line.endswith("75 s/epoch") and "0 epochs/s" not in line, line
