@@ -756,3 +756,22 @@ def test_weights_tab_shows_the_histograms_the_session_sends(window):
     for (edges, c), (_, c2) in zip(got, expected):
         np.testing.assert_array_equal(c, c2)
     assert len(got) == len(counts)
+
+
+def test_saves_keep_no_history_behind(window, qtbot, tmp_path):
+    """Issue 6 item 2: every successful save kept its writer (and the whole history) under the window."""
+    import gc
+    import weakref
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from nnviz.ui.save_job import SaveJob
+    window.client.pump(20)
+    window.client.pump(0)
+    histories = []
+    for i in range(3):
+        assert window.save_to(str(tmp_path / f"s{i}.nnviz"))
+        job_exps = [j.exp for j in window.findChildren(SaveJob) if j.exp is not None]
+        histories += [weakref.ref(e.history) for e in job_exps if e.history is not None]
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    gc.collect()
+    assert window.findChildren(SaveJob) == []
+    assert all(ref() is None for ref in histories)

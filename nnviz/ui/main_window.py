@@ -832,6 +832,7 @@ class MainWindow(QMainWindow):
                 self._update_title()
             self._add_recent(job.path)
             self.statusBar().showMessage(job.note or f"Saved {job.path}", 8000 if job.note else 4000)
+        job.exp = job.writer = None   # the save is over: hold none of its (possibly huge) history
         if job.loop is not None:
             job.loop.quit()
 

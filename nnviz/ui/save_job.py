@@ -50,4 +50,6 @@ class SaveJob(QObject):
     def _on_done(self, error: str) -> None:
         self.error = error
         self._thread.join()
+        self.exp = None          # the written history can be tens of MB: keep nothing of it
         self.finished.emit(error)
+        self.deleteLater()       # one job per save: never accumulate them under the window
