@@ -143,7 +143,8 @@ def record(experiment: str | None, out: str, seconds: float = 20.0, fps: int = 3
             if preset is not None:
                 window.show_generator_settings(preset.data)
             window.resize(w, h)
-            window.show()
+            from .ui.screenshot import show_without_size_hints
+            show_without_size_hints(window)   # no "propagateSizeHints()" warnings offscreen
             app.processEvents()
             actual = (window.width(), window.height())
             if actual != (w, h) and not quiet:

@@ -192,6 +192,7 @@ def test_nnviz_record_writes_exact_mp4_and_gif(tmp_path):
         capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "wrote" in result.stdout and "15 frames" in result.stdout
+    assert "propagateSizeHints" not in result.stderr   # issue 6 item 14, for record too
     n, w, h, duration, last = decode(str(out))
     assert n == 15 and (w, h) == (1026, 770)           # odd size padded for H.264
     assert duration == pytest.approx(1.0, rel=0.1)

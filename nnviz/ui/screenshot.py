@@ -60,10 +60,7 @@ def take_screenshot(resolved, epochs: int, out: str, size: tuple[int, int] = DEF
                 # implement: it printed "This plugin does not support propagateSizeHints()". So the layout
                 # sets the window's minimum size once, before there is a native window, and then stops
                 # managing it (the window's size is fixed here anyway).
-                window.ensurePolished()
-                window.layout().activate()
-                window.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
-                window.show()
+                show_without_size_hints(window)
                 app.processEvents()
                 window.canvas.fit_view()
                 window._view_timer.stop()   # the layout has settled: send the final view now, not after a delay
@@ -132,3 +129,17 @@ def _report_failure(errors: list[tuple[str, str]]) -> int:
         message = "out of memory: use fewer neurons or layers, a smaller batch, or fewer points"
     print(f"nnviz: error: {message[0].lower() + message[1:]}; no image written", file=sys.stderr)
     return 1
+
+
+def show_without_size_hints(window) -> None:
+    """Show a window whose size is fixed by the caller without Qt calling propagateSizeHints().
+
+    A top-level layout that changes the minimum size of a shown window makes Qt call it, and the
+    offscreen platform prints "This plugin does not support propagateSizeHints()". So the layout sets
+    the minimum size once, before there is a native window, and then stops managing it.
+    """
+    from PySide6.QtWidgets import QLayout
+    window.ensurePolished()
+    window.layout().activate()
+    window.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+    window.show()
