@@ -81,7 +81,8 @@ def main(n: int = 100_000) -> None:
         total = time.perf_counter() - t0
         steps = canvas.model.undo_stack.count() - undo_before
         print(f"{name:22s} n={n}: total {total * 1e3:7.0f} ms, per move max {times[1:].max():6.1f} ms, "
-              f"median {np.median(times[1:]):6.1f} ms, press {times[0]:6.1f} ms, release {release:6.1f} ms, "
+              f"median {np.median(times[1:]):6.1f} ms, first move {times[1]:6.1f} ms, later max {times[2:].max():6.1f} ms, "
+              f"press {times[0]:6.1f} ms, release {release:6.1f} ms, "
               f"changed emitted {signals}x, undo steps {steps}")
 
 

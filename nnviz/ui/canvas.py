@@ -189,6 +189,63 @@ class _PassiveScatter(pg.ScatterPlotItem):
                 return
         super().updateSpots(dataSet)
 
+    _exposed: QRectF | None = None
+
+    def paint(self, painter, option, widget=None):
+        """Draws only the points whose markers reach the exposed rectangle: when a stroke hides a few
+        points (:meth:`hide_rows`), Qt repaints just that part of the item's cached pixmap."""
+        self._exposed = option.exposedRect if option is not None else None
+        try:
+            super().paint(painter, option, widget)
+        finally:
+            self._exposed = None
+
+    def viewRect(self):
+        rect = super().viewRect()
+        exposed = self._exposed
+        if rect is not None and exposed is not None and not exposed.isEmpty():
+            rect = rect.intersected(exposed)
+        return rect
+
+    def hide_rows(self, rows: np.ndarray) -> None:
+        """Hide the points ``rows`` (NaN positions) and repaint only the region they covered: the
+        rest of the item's cached pixmap stays, so erasing a few points of 100,000 is cheap. The
+        item keeps its bounds until its next full update (a superset of what is drawn)."""
+        if len(rows) == 0:
+            return
+        x, y = self.data["x"], self.data["y"]
+        ox, oy = x[rows], y[rows]
+        x[rows] = np.nan
+        y[rows] = np.nan
+        px, py = self.pixelVectors()
+        if px is None or not np.isfinite(ox).any() or not np.isfinite(x).any():
+            self.set_xy_in_place(np.column_stack([x, y]))   # nothing left, or not shown yet: full update
+            return
+        pad = self._maxSpotPxWidth * 0.75 + 2.0
+        padx, pady = pad * abs(px.length()), pad * abs(py.length())
+        x0, x1, y0, y1 = np.nanmin(ox), np.nanmax(ox), np.nanmin(oy), np.nanmax(oy)
+        self.update(QRectF(x0 - padx, y0 - pady, x1 - x0 + 2 * padx, y1 - y0 + 2 * pady))
+
+    def copy_rows(self, source: "_PassiveScatter", rows: np.ndarray, xy: np.ndarray) -> None:
+        """Show the points ``rows`` of ``source`` at ``xy[rows]`` (the positions ``source`` was drawn
+        from), in this item's own style: pyqtgraph's records are copied, not built point by point."""
+        data = source.data[rows]
+        data["x"] = xy[rows, 0]
+        data["y"] = xy[rows, 1]
+        data["item"] = None
+        data["sourceRect"] = 0                # symbols come from this item's atlas
+        self.data = data
+        self.prepareGeometryChange()
+        self.bounds = [None, None]
+        self.updateSpots(data)
+        self.informViewBoundsChanged()
+        self.invalidate()
+
+    def keep_rows(self, keep: np.ndarray) -> None:
+        """Drop the rows not in ``keep`` (hidden points) without repainting: the drawing is the same."""
+        self.data = self.data[keep]
+        self.data["item"] = None              # pyqtgraph's per-spot wrappers hold row numbers
+
     def set_xy_in_place(self, xy: np.ndarray) -> None:
         """New positions for the same number of points, styles unchanged: written into the item's
         arrays (no record rebuild, no atlas lookups), so a drag of 100,000 points stays cheap.
@@ -592,15 +649,25 @@ class PointCanvas(QWidget):
             xy[live["pos_of"][indices[where == j]]] = np.nan
             item.set_xy_in_place(xy)
         movers = []
-        cls = np.clip(np.rint(ps.target), 0, MAX_CLASSES - 1).astype(np.intp)
-        for (role, k), item in self.point_items.items():
-            mask = sel & (ps.role == role) & (cls == k)
-            if not mask.any():
-                continue
-            mover = self._mover(len(movers), role, k)
-            mover.setData(x=ps.xy[mask, 0], y=ps.xy[mask, 1])
-            mover.show()
-            movers.append(mover)
+        if (where >= 0).all():
+            # every moving point is drawn by its (role, class) item: the movers copy those items' rows
+            # (positions and pyqtgraph's records), which costs far less than building them anew
+            for j in np.unique(where):
+                item = live["items"][j]
+                mover = self._mover(len(movers), *self._item_key(item))
+                mover.copy_rows(item, live["pos_of"][indices[where == j]], self._drawn[id(item)][1])
+                mover.show()
+                movers.append(mover)
+        else:
+            cls = np.clip(np.rint(ps.target), 0, MAX_CLASSES - 1).astype(np.intp)
+            for (role, k), item in self.point_items.items():
+                mask = sel & (ps.role == role) & (cls == k)
+                if not mask.any():
+                    continue
+                mover = self._mover(len(movers), role, k)
+                mover.setData(x=ps.xy[mask, 0], y=ps.xy[mask, 1])
+                mover.show()
+                movers.append(mover)
         live["movers"] = movers + [self.selection_item]
 
     def _mover(self, i: int, role: int, k: int) -> "_PassiveScatter":
@@ -666,8 +733,9 @@ class PointCanvas(QWidget):
             xy = live["xy"].get(j)
             if xy is None:
                 xy = live["xy"][j] = self._drawn[id(item)][1].copy()
-            xy[live["pos_of"][orig[where == j]]] = np.nan
-            item.set_xy_in_place(xy)
+            rows = live["pos_of"][orig[where == j]]
+            xy[rows] = np.nan
+            item.hide_rows(rows)
 
     def _live_added(self, xy: np.ndarray) -> None:
         live = self._live
@@ -679,8 +747,18 @@ class PointCanvas(QWidget):
         if live is None:
             return
         if live["kind"] != "move":
-            for j in live["xy"]:             # items hold NaN rows now: make them redraw from the points
-                self._drawn.pop(id(live["items"][j]), None)
+            # Items hold NaN rows for erased points: drop those rows from the item's arrays. What is
+            # drawn stays the same, so the item keeps its cached pixmap (no repaint of 100,000 points);
+            # the redraw below checks every item against the points and rebuilds any that differ.
+            for j, xy in live["xy"].items():
+                item = live["items"][j]
+                last = self._drawn.get(id(item))
+                keep = ~np.isnan(xy[:, 0])
+                if last is None or len(item.data) != len(xy) or not keep.any():
+                    self._drawn.pop(id(item), None)
+                    continue
+                item.keep_rows(keep)
+                self._drawn[id(item)] = (last[0], xy[keep])
         # a move keeps every item's point count, so the redraw below writes the final positions in
         # place (the _drawn entries still hold the positions from before the drag)
         for item in live.get("movers", ()):
@@ -1051,11 +1129,16 @@ class PointCanvas(QWidget):
         xy = self._model.points.xy
         if len(xy) == 0:
             return
+        r = self._brush_radius
+        lo, hi = np.minimum(start, end) - r, np.maximum(start, end) + r
+        near = np.flatnonzero((xy[:, 0] >= lo[0]) & (xy[:, 0] <= hi[0])
+                              & (xy[:, 1] >= lo[1]) & (xy[:, 1] <= hi[1]))   # cheap box test first
+        p = xy[near]
         seg = end - start
         length2 = float(seg @ seg)
-        t = np.clip(((xy - start) @ seg) / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(xy))
+        t = np.clip(((p - start) @ seg) / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(p))
         nearest = start + t[:, None] * seg
-        hit = np.flatnonzero(np.hypot(*(xy - nearest).T) <= self._brush_radius)
+        hit = near[np.hypot(*(p - nearest).T) <= r]
         if len(hit):
             live = self._live is not None and self._live["kind"] == "erase"
             self._own_edit = live
@@ -1082,7 +1165,8 @@ class PointCanvas(QWidget):
         pos = self._view_pos(scene_pos)
         self._update_brush_cursor(pos)
         text = f"x={pos[0]:.2f}  y={pos[1]:.2f}"
-        hit = self._point_at(scene_pos)
+        # no point lookup while a gesture is under way (a search of every point on each mouse move)
+        hit = self._point_at(scene_pos) if self._drag is None else None
         if hit is not None:
             ps = self._model.points
             label = (f"value {ps.target[hit]:.3g}" if self._regression
