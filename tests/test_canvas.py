@@ -561,7 +561,16 @@ def _big(n=20_000, seed=0):
                     rng.integers(0, 3, n).astype(np.int8))
 
 
-def test_dragging_a_big_selection_moves_it_with_one_undo_step_and_few_change_signals(canvas, monkeypatch):
+def _drawn_now(canvas):
+    """Every point position on screen: the items' shown rows plus the movers' rows at their offsets."""
+    parts = [np.column_stack([i.data["x"], i.data["y"]]) for i in canvas.point_items.values()]
+    parts += [np.column_stack([m.data["x"], m.data["y"]]) + [m.pos().x(), m.pos().y()]
+              for m in canvas._mover_items if m.isVisible()]
+    drawn = np.concatenate(parts)
+    return drawn[np.isfinite(drawn).all(axis=1)]
+
+
+def test_dragging_a_big_selection_moves_it_with_one_undo_step_and_few_change_signals(canvas, monkeypatch, qtbot):
     import nnviz.ui.points_model as pm
     clock = [0.0]
     monkeypatch.setattr(pm.time, "monotonic", lambda: clock[0])   # a mouse move every 10 ms
@@ -598,8 +607,18 @@ def test_dragging_a_big_selection_moves_it_with_one_undo_step_and_few_change_sig
     assert canvas.model.undo_stack.count() == 1                 # the whole drag is one undo step
     assert len(edited) >= 12 and 1 <= len(announced) <= 4       # <= 20/s to the window; last = final
     assert announced[-1] is ps
+    # the items are handed back from the movers over the next event-loop turns; meanwhile the screen
+    # already shows the model's points where the model has them
+    assert canvas._live is None
+    while canvas._settle is not None:
+        shown = _drawn_now(canvas)
+        assert len(shown) == len(ps)
+        assert np.allclose(np.sort(shown, axis=0), np.sort(ps.xy, axis=0), atol=1e-9)
+        canvas._settle_step()
+    qtbot.waitUntil(lambda: canvas._settle is None)
     # what is drawn is exactly the model's points, at their new positions
-    assert canvas._live is None and canvas.selection_item.pos().x() == 0
+    assert canvas.selection_item.pos().x() == 0
+    assert not any(m.isVisible() for m in canvas._mover_items)
     drawn = np.concatenate([np.column_stack([i.data["x"], i.data["y"]]) for i in canvas.point_items.values()])
     assert len(drawn) == len(ps) and np.isfinite(drawn).all()
     assert np.allclose(np.sort(drawn, axis=0), np.sort(ps.xy, axis=0))
@@ -753,6 +772,9 @@ def test_dragging_every_point_of_a_class_hides_its_items_without_warnings(canvas
         assert all(item.dataBounds(ax) == (None, None) for item in canvas.point_items.values() for ax in (0, 1))
         QTest.mouseRelease(vp, LEFT, NOMOD, at(canvas, start[0] + 0.6, start[1]))
         canvas.grab()
+        while canvas._settle is not None:    # the items come back one per event-loop turn
+            canvas._settle_step()
+            canvas.grab()
     assert np.allclose(canvas.model.points.xy - big.xy, [0.6, 0], atol=TOL)
     ps = canvas.model.points
     train0 = ps.xy[(ps.role == TRAIN) & (ps.target == 0), 0]
@@ -786,3 +808,45 @@ def _nan_and_empty_inputs(canvas):
     canvas.set_value_range(None)
     canvas.grab()
     assert all(item.dataBounds(0) == (None, None) for item in canvas.point_items.values())
+
+
+def test_an_edit_while_a_big_drag_is_settling_draws_the_truth(canvas):
+    """The items of a big drag come back over several event-loop turns; an undo, a new selection or a
+    new gesture in between finishes that at once, and what is drawn is the model's points."""
+    big = _big(3000)
+    canvas.model.replace_all(big)
+    canvas.set_tool("select")
+    canvas.select_all()
+    start = big.xy[np.argmin(np.hypot(*big.xy.T))]
+    vp = canvas.plot_widget.viewport()
+
+    def big_drag():
+        canvas.select_all()
+        QTest.mousePress(vp, LEFT, NOMOD, at(canvas, *start))
+        for i in range(1, 4):
+            QTest.mouseMove(vp, at(canvas, start[0] + 0.2 * i, start[1]))
+        QTest.mouseRelease(vp, LEFT, NOMOD, at(canvas, start[0] + 0.6, start[1]))
+        assert canvas._settle is not None
+
+    def drawn_is_model():
+        assert canvas._settle is None and not any(m.isVisible() for m in canvas._mover_items)
+        ps = canvas.model.points
+        drawn = np.concatenate([np.column_stack([i.data["x"], i.data["y"]]) for i in canvas.point_items.values()])
+        assert len(drawn) == len(ps) and np.isfinite(drawn).all()
+        assert np.allclose(np.sort(drawn, axis=0), np.sort(ps.xy, axis=0))
+        sel = np.column_stack([canvas.selection_item.data["x"], canvas.selection_item.data["y"]])
+        assert canvas.selection_item.pos().x() == 0
+        assert np.allclose(sel, ps.xy[canvas.selected_indices])
+
+    big_drag()
+    canvas.model.undo_stack.undo()                 # undo mid-settle
+    drawn_is_model()
+    assert canvas.model.points == big
+    big_drag()
+    canvas._settle_step()
+    canvas._set_selection(np.arange(10))           # a new selection mid-settle
+    drawn_is_model()
+    big_drag()
+    canvas.set_tool("erase")                       # a new gesture mid-settle
+    drag(canvas, [(0, 0), (0.5, 0.5)])
+    drawn_is_model()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem, QMenu, QVBoxLayout, QWidget,
@@ -318,6 +318,12 @@ class PointCanvas(QWidget):
         # An erase or brush stroke under way: drawn incrementally (see _begin_live_stroke).
         self._live: dict | None = None
         self._mover_items: list[_PassiveScatter] = []
+        # A big drag that has ended but whose items are still being rewritten, one per event-loop turn
+        # (see _settle_step); until then its movers show the moved points where the model has them.
+        self._settle: dict | None = None
+        self._settle_timer = QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.timeout.connect(self._settle_step)
         self._own_edit = False
 
         self.view_box = _EditViewBox(self)
@@ -611,6 +617,7 @@ class PointCanvas(QWidget):
     # points are hidden in place (NaN positions) and sprayed points go to a small extra item; the
     # items are rebuilt once when the stroke ends.
     def _begin_live_stroke(self, kind: str) -> None:
+        self.settle()
         ps = self._model.points
         n = len(ps)
         item_of = np.full(n, -1, np.intp)
@@ -648,7 +655,7 @@ class PointCanvas(QWidget):
             xy = live["xy"][j] = self._drawn[id(item)][1].copy()
             xy[live["pos_of"][indices[where == j]]] = np.nan
             item.set_xy_in_place(xy)
-        movers = []
+        movers, pairs = [], []
         if (where >= 0).all():
             # every moving point is drawn by its (role, class) item: the movers copy those items' rows
             # (positions and pyqtgraph's records), which costs far less than building them anew
@@ -658,6 +665,7 @@ class PointCanvas(QWidget):
                 mover.copy_rows(item, live["pos_of"][indices[where == j]], self._drawn[id(item)][1])
                 mover.show()
                 movers.append(mover)
+                pairs.append((item, mover))
         else:
             cls = np.clip(np.rint(ps.target), 0, MAX_CLASSES - 1).astype(np.intp)
             for (role, k), item in self.point_items.items():
@@ -668,7 +676,9 @@ class PointCanvas(QWidget):
                 mover.setData(x=ps.xy[mask, 0], y=ps.xy[mask, 1])
                 mover.show()
                 movers.append(mover)
+                pairs.append((item, mover))
         live["movers"] = movers + [self.selection_item]
+        live["pairs"] = pairs
 
     def _mover(self, i: int, role: int, k: int) -> "_PassiveScatter":
         while len(self._mover_items) <= i:
@@ -742,9 +752,23 @@ class PointCanvas(QWidget):
         live["added"] = np.vstack([live["added"], xy])
         self.stroke_item.setData(x=live["added"][:, 0], y=live["added"][:, 1])
 
-    def _end_live_stroke(self) -> None:
+    def _end_live_stroke(self, settle_later: bool = False) -> None:
+        """End the live drawing of a gesture: the items show the model's points again. A big drag
+        that ended normally (``settle_later``) hands its items back over the next event-loop turns,
+        one item per turn, so no single turn repaints all 100,000 points."""
         live, self._live = self._live, None
         if live is None:
+            return
+        if live["kind"] == "move":
+            # the items hold NaN rows for the moved points: record that, so that the redraw rewrites
+            # them even when the model is back at the positions from before the drag (an undo)
+            for j, xy in live["xy"].items():
+                last = self._drawn.get(id(live["items"][j]))
+                if last is not None:
+                    self._drawn[id(live["items"][j])] = (last[0], xy)
+        if settle_later and live["kind"] == "move" and live.get("pairs"):
+            self._settle = {"pairs": list(live["pairs"])}
+            self._settle_timer.start(0)
             return
         if live["kind"] != "move":
             # Items hold NaN rows for erased points: drop those rows from the item's arrays. What is
@@ -759,8 +783,7 @@ class PointCanvas(QWidget):
                     continue
                 item.keep_rows(keep)
                 self._drawn[id(item)] = (last[0], xy[keep])
-        # a move keeps every item's point count, so the redraw below writes the final positions in
-        # place (the _drawn entries still hold the positions from before the drag)
+        # a move keeps every item's point count, so the redraw below writes the final positions in place
         for item in live.get("movers", ()):
             item.setPos(0.0, 0.0)
         for item in self._mover_items:
@@ -770,7 +793,48 @@ class PointCanvas(QWidget):
         self._redraw_points()
         self._redraw_selection()
 
+    def _settle_step(self) -> None:
+        """Hand one moved item back from its mover (the model already holds the final positions)."""
+        st = self._settle
+        if st is None:
+            return
+        if st["pairs"]:
+            item, mover = st["pairs"].pop(0)
+            ps = self._model.points
+            role, k = self._item_key(item)
+            if self._regression:
+                self._settle_now()
+                self._redraw_points()
+                return
+            self._set_item_points(item, role, ps.xy[self._item_indices(ps, role, k)], k)
+            mover.setPos(0.0, 0.0)
+            mover.setData(x=[], y=[])
+            mover.hide()
+            self._settle_timer.start(0)
+            return
+        self._settle_now()
+        self._redraw_points()
+
+    def _settle_now(self) -> None:
+        """Drop a pending settle: movers hidden, the selection back in place; the caller redraws."""
+        st, self._settle = self._settle, None
+        if st is None:
+            return
+        self._settle_timer.stop()
+        for item in self._mover_items:
+            item.setPos(0.0, 0.0)
+            item.setData(x=[], y=[])
+            item.hide()
+        self.selection_item.setPos(0.0, 0.0)
+
+    def settle(self) -> None:
+        """Finish at once whatever drawing a gesture left for later (tests, screenshots)."""
+        if self._settle is not None:
+            self._settle_now()
+            self._redraw_points()
+
     def _redraw_points(self) -> None:
+        self._settle_now()
         ps = self._model.points
         if self._regression:
             m = self._symmetric_level()
@@ -838,6 +902,9 @@ class PointCanvas(QWidget):
             self.selection_changed.emit(len(idx))
 
     def _redraw_selection(self) -> None:
+        if self._settle is not None:
+            self.settle()                      # redraws the selection too, back in place
+            return
         sel = self._selection[self._selection < len(self._model.points)]
         self._set_plain_points(self.selection_item, self._model.points.xy[sel])
 
@@ -1096,7 +1163,7 @@ class PointCanvas(QWidget):
             return
         kind = drag["kind"]
         if kind == "move":
-            self._end_live_stroke()
+            self._end_live_stroke(settle_later=True)
             self._model.end_move()
         elif kind in ("brush", "erase"):
             self._end_live_stroke()
