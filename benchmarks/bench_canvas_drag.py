@@ -1,6 +1,6 @@
 """Per-mouse-move cost of canvas gestures at 100,000 points (issue 11 item 3).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_canvas_drag.py [n_points]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_canvas_drag.py [n_points] [-v]
 
 Drags a selection of ~68% of the points, an erase stroke and a brush stroke through real mouse
 events, repainting after each move, with a listener on ``PointsModel.changed`` that does what the
@@ -85,6 +85,8 @@ def main(n: int = 100_000) -> None:
         if tool == "select":
             canvas._set_selection(np.flatnonzero(canvas.model.points.xy[:, 0] < 1.8))
             p = [tuple(canvas.model.points.xy[canvas.selected_indices[0]] + [0.1 * i, 0.05 * i]) for i in range(13)]
+        QApplication.processEvents()      # the selection (or tool change) is drawn before the gesture
+        canvas.plot_widget.viewport().repaint()
         undo_before = canvas.model.undo_stack.count()
         t0 = time.perf_counter()
         times, release, signals, later = gesture(canvas, p, fanout)
@@ -94,7 +96,10 @@ def main(n: int = 100_000) -> None:
               f"median {np.median(times[1:]):6.1f} ms, first move {times[1]:6.1f} ms, later max {times[2:].max():6.1f} ms, "
               f"press {times[0]:6.1f} ms, release {release:6.1f} ms (then {len(later)} turns, max {later.max():5.1f} ms), "
               f"changed emitted {signals}x, undo steps {steps}")
+        if "-v" in sys.argv:
+            print("   moves", np.round(times, 1), "\n   after release", np.round(later, 1))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    args = [a for a in sys.argv[1:] if a != "-v"]
+    main(int(args[0]) if args else 100_000)

@@ -321,6 +321,7 @@ class PointCanvas(QWidget):
         # A big drag that has ended but whose items are still being rewritten, one per event-loop turn
         # (see _settle_step); until then its movers show the moved points where the model has them.
         self._settle: dict | None = None
+        self._prepared: dict | None = None    # movers built on a button press (see _prepare_move)
         self._settle_timer = QTimer(self)
         self._settle_timer.setSingleShot(True)
         self._settle_timer.timeout.connect(self._settle_step)
@@ -616,9 +617,8 @@ class PointCanvas(QWidget):
     # of a stroke blocks the GUI for 100+ ms. During a stroke the items keep their arrays: erased
     # points are hidden in place (NaN positions) and sprayed points go to a small extra item; the
     # items are rebuilt once when the stroke ends.
-    def _begin_live_stroke(self, kind: str) -> None:
-        self.settle()
-        ps = self._model.points
+    def _item_map(self, ps) -> tuple[np.ndarray, np.ndarray, list]:
+        """For every point: which point item draws it (-1: none drawn from these points) and its row."""
         n = len(ps)
         item_of = np.full(n, -1, np.intp)
         pos_of = np.zeros(n, np.intp)
@@ -632,7 +632,13 @@ class PointCanvas(QWidget):
                 continue                     # not drawn from these points: leave it to the end redraw
             item_of[idx] = j
             pos_of[idx] = np.arange(len(idx))
-        self._live = {"kind": kind, "alive": np.arange(n), "item_of": item_of, "pos_of": pos_of,
+        return item_of, pos_of, items
+
+    def _begin_live_stroke(self, kind: str, item_map=None) -> None:
+        self.settle()
+        ps = self._model.points
+        item_of, pos_of, items = item_map if item_map is not None else self._item_map(ps)
+        self._live = {"kind": kind, "alive": np.arange(len(ps)), "item_of": item_of, "pos_of": pos_of,
                       "items": items, "xy": {}, "added": np.zeros((0, 2))}
         if kind == "brush":
             self._style_stroke_item()
@@ -640,11 +646,14 @@ class PointCanvas(QWidget):
     def _begin_live_move(self, indices: np.ndarray) -> None:
         """A drag of points: they are hidden in their items and drawn, once, into mover items that
         the drag only translates (a cached pixmap moved: no per-point work per mouse move)."""
+        prepared, self._prepared = self._prepared, None
         if self._regression or len(indices) < 256:
             return                            # small drags redraw in place; regression styles per point
-        self._begin_live_stroke("move")
-        live = self._live
         ps = self._model.points
+        reuse = (prepared is not None and prepared["points"] is ps and prepared["token"] == self._drawn_token()
+                 and np.array_equal(prepared["indices"], indices))
+        self._begin_live_stroke("move", prepared["map"] if reuse else None)
+        live = self._live
         sel = np.zeros(len(ps), bool)
         sel[indices] = True
         where = live["item_of"][indices]
@@ -656,16 +665,16 @@ class PointCanvas(QWidget):
             xy[live["pos_of"][indices[where == j]]] = np.nan
             item.set_xy_in_place(xy)
         movers, pairs = [], []
-        if (where >= 0).all():
-            # every moving point is drawn by its (role, class) item: the movers copy those items' rows
-            # (positions and pyqtgraph's records), which costs far less than building them anew
-            for j in np.unique(where):
-                item = live["items"][j]
-                mover = self._mover(len(movers), *self._item_key(item))
-                mover.copy_rows(item, live["pos_of"][indices[where == j]], self._drawn[id(item)][1])
-                mover.show()
-                movers.append(mover)
-                pairs.append((item, mover))
+        if reuse:
+            pairs = prepared["pairs"]           # built when the button went down (see _prepare_move)
+            movers = [m for _item, m in pairs]
+            for m in movers:
+                m.show()
+        elif (where >= 0).all():
+            pairs = self._copy_to_movers(indices, live["item_of"], live["pos_of"], live["items"])
+            movers = [m for _item, m in pairs]
+            for m in movers:
+                m.show()
         else:
             cls = np.clip(np.rint(ps.target), 0, MAX_CLASSES - 1).astype(np.intp)
             for (role, k), item in self.point_items.items():
@@ -680,10 +689,48 @@ class PointCanvas(QWidget):
         live["movers"] = movers + [self.selection_item]
         live["pairs"] = pairs
 
+    def _copy_to_movers(self, indices, item_of, pos_of, items) -> list[tuple]:
+        """Every moving point is drawn by its (role, class) item: the (hidden) movers copy those items'
+        rows (positions and pyqtgraph's records), which costs far less than building them anew."""
+        pairs = []
+        where = item_of[indices]
+        for j in np.unique(where):
+            item = items[j]
+            mover = self._mover(len(pairs), *self._item_key(item))
+            mover.copy_rows(item, pos_of[indices[where == j]], self._drawn[id(item)][1])
+            pairs.append((item, mover))
+        return pairs
+
+    def _drawn_token(self) -> tuple:
+        return tuple(id(self._drawn.get(id(item))) for item in self.point_items.values())
+
+    def _prepare_move(self, widget_pos) -> None:
+        """The button went down on a big selection: build its movers now (hidden), so the drag's first
+        mouse move only has to show them. Half of the drag's setup happens on the press that way."""
+        self._prepared = None
+        if self._tool != "select" or self._regression or self._drag is not None or self._live is not None:
+            return
+        if len(self._selection) < 256:
+            return
+        self.settle()
+        hit = self._point_at(self.plot_widget.mapToScene(widget_pos))
+        if hit is None or hit not in self._selection:
+            return
+        ps = self._model.points
+        item_map = self._item_map(ps)
+        if (item_map[0][self._selection] < 0).any():
+            return
+        for m in self._mover_items:
+            m.hide()
+        pairs = self._copy_to_movers(self._selection, *item_map)
+        self._prepared = {"points": ps, "indices": self._selection.copy(), "token": self._drawn_token(),
+                          "map": item_map, "pairs": pairs}
+
     def _mover(self, i: int, role: int, k: int) -> "_PassiveScatter":
         while len(self._mover_items) <= i:
             item = _PassiveScatter(pxMode=True)
             item.setZValue(14)
+            item.hide()                       # shown when its drag begins
             self.view_box.addItem(item)
             self._mover_items.append(item)
         item = self._mover_items[i]
@@ -1263,6 +1310,9 @@ class PointCanvas(QWidget):
                     else:
                         self.delete_selected()
                 return True
+        elif (etype == QEvent.Type.MouseButtonPress and watched is self.plot_widget.viewport()
+              and event.button() == Qt.MouseButton.LeftButton):
+            self._prepare_move(event.position().toPoint())
         elif etype == QEvent.Type.Leave and watched is self.plot_widget.viewport():
             self._update_brush_cursor(None)
         return super().eventFilter(watched, event)
