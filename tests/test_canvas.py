@@ -617,12 +617,12 @@ def test_dragging_a_big_selection_moves_it_with_one_undo_step_and_few_change_sig
         canvas._settle_step()
     qtbot.waitUntil(lambda: canvas._settle is None)
     # what is drawn is exactly the model's points, at their new positions
-    assert canvas.selection_item.pos().x() == 0
     assert not any(m.isVisible() for m in canvas._mover_items)
     drawn = np.concatenate([np.column_stack([i.data["x"], i.data["y"]]) for i in canvas.point_items.values()])
     assert len(drawn) == len(ps) and np.isfinite(drawn).all()
     assert np.allclose(np.sort(drawn, axis=0), np.sort(ps.xy, axis=0))
-    sel_drawn = np.column_stack([canvas.selection_item.data["x"], canvas.selection_item.data["y"]])
+    sel_item = canvas.selection_item    # may stay translated: its rows plus its offset are what is drawn
+    sel_drawn = np.column_stack([sel_item.data["x"], sel_item.data["y"]]) + [sel_item.pos().x(), sel_item.pos().y()]
     assert np.allclose(sel_drawn, ps.xy[sel])
     canvas.model.undo_stack.undo()
     assert canvas.model.points == big
@@ -822,6 +822,8 @@ def test_an_edit_while_a_big_drag_is_settling_draws_the_truth(canvas):
 
     def big_drag():
         canvas.select_all()
+        xy = canvas.model.points.xy
+        start = xy[np.argmin(np.hypot(*xy.T))]
         QTest.mousePress(vp, LEFT, NOMOD, at(canvas, *start))
         for i in range(1, 4):
             QTest.mouseMove(vp, at(canvas, start[0] + 0.2 * i, start[1]))
@@ -834,8 +836,8 @@ def test_an_edit_while_a_big_drag_is_settling_draws_the_truth(canvas):
         drawn = np.concatenate([np.column_stack([i.data["x"], i.data["y"]]) for i in canvas.point_items.values()])
         assert len(drawn) == len(ps) and np.isfinite(drawn).all()
         assert np.allclose(np.sort(drawn, axis=0), np.sort(ps.xy, axis=0))
-        sel = np.column_stack([canvas.selection_item.data["x"], canvas.selection_item.data["y"]])
-        assert canvas.selection_item.pos().x() == 0
+        item = canvas.selection_item
+        sel = np.column_stack([item.data["x"], item.data["y"]]) + [item.pos().x(), item.pos().y()]
         assert np.allclose(sel, ps.xy[canvas.selected_indices])
 
     big_drag()
@@ -850,3 +852,15 @@ def test_an_edit_while_a_big_drag_is_settling_draws_the_truth(canvas):
     canvas.set_tool("erase")                       # a new gesture mid-settle
     drag(canvas, [(0, 0), (0.5, 0.5)])
     drawn_is_model()
+    canvas.set_tool("select")                      # a settled drag, then a new selection and undo
+    big_drag()
+    while canvas._settle is not None:
+        canvas._settle_step()
+    drawn_is_model()
+    canvas._set_selection(np.arange(5))
+    assert canvas.selection_item.pos().x() == 0
+    drawn_is_model()
+    canvas.model.undo_stack.undo()
+    canvas.select_all()
+    drawn_is_model()
+    assert canvas.selection_item.pos().x() == 0

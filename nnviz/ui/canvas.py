@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap, QPixmapCache
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem, QMenu, QVBoxLayout, QWidget,
 )
@@ -43,6 +43,7 @@ BOUNDARY_MODES = ("binary", "multiclass", "regression")
 MAX_BOUNDARY_SIDE = 4096
 DEFAULT_VIEW = (-6.0, 6.0, -6.0, 6.0)
 PICK_RADIUS_PX = 7.0
+PIXMAP_CACHE_KB = 160 * 1024   # room for ~20 item caches of a full-HD canvas (see PointCanvas.__init__)
 # Regression has no classes: the "class" tools add the value at the blue or orange end of the ramp.
 REGRESSION_TARGETS = (-1.0, 1.0)
 REGRESSION_BANDS = 4          # discretized regression field: this many bands on each side of 0
@@ -322,6 +323,9 @@ class PointCanvas(QWidget):
         # (see _settle_step); until then its movers show the moved points where the model has them.
         self._settle: dict | None = None
         self._prepared: dict | None = None    # movers built on a button press (see _prepare_move)
+        self._prep_timer = QTimer(self)
+        self._prep_timer.setSingleShot(True)
+        self._prep_timer.timeout.connect(self._prep_step)
         self._settle_timer = QTimer(self)
         self._settle_timer.setSingleShot(True)
         self._settle_timer.timeout.connect(self._settle_step)
@@ -345,6 +349,10 @@ class PointCanvas(QWidget):
         self.view_box.setAspectLocked(True, 1.0)
         self.view_box.disableAutoRange()
 
+        # Each point item keeps its drawing in a viewport-sized pixmap (DeviceCoordinateCache) held in
+        # Qt's global QPixmapCache, 10 MB by default: fewer than four such pixmaps at 900x800. Past that,
+        # caches evict each other and every frame re-rasterises all points (~35 ms at 100,000 points).
+        QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
         self._make_styles()
         self._make_items()
 
@@ -442,6 +450,7 @@ class PointCanvas(QWidget):
         if name not in TOOLS:
             raise ConfigError("tool", f"expected one of {', '.join(TOOLS)}, got {name!r}")
         self._finish_drag()
+        self._drop_prepared()
         self._tool = name
         tip = TOOL_TIPS[name]
         self.setToolTip(tip)
@@ -594,6 +603,7 @@ class PointCanvas(QWidget):
 
     # -- points ------------------------------------------------------------------------------------
     def _on_points_changed(self, points) -> None:
+        self._drop_prepared()
         old = self._last_points
         self._last_points = points
         if self._live is not None and not self._own_edit:
@@ -635,6 +645,7 @@ class PointCanvas(QWidget):
         return item_of, pos_of, items
 
     def _begin_live_stroke(self, kind: str, item_map=None) -> None:
+        self._drop_prepared()
         self.settle()
         ps = self._model.points
         item_of, pos_of, items = item_map if item_map is not None else self._item_map(ps)
@@ -646,19 +657,28 @@ class PointCanvas(QWidget):
     def _begin_live_move(self, indices: np.ndarray) -> None:
         """A drag of points: they are hidden in their items and drawn, once, into mover items that
         the drag only translates (a cached pixmap moved: no per-point work per mouse move)."""
-        prepared, self._prepared = self._prepared, None
+        ps = self._model.points
+        prepared = self._prepared
+        reuse = (prepared is not None and not self._regression and prepared["points"] is ps
+                 and prepared["token"] == self._drawn_token() and np.array_equal(prepared["indices"], indices))
+        if reuse:
+            self._prepared = None
+            self._prep_timer.stop()
+        else:
+            self._drop_prepared()
         if self._regression or len(indices) < 256:
             return                            # small drags redraw in place; regression styles per point
-        ps = self._model.points
-        reuse = (prepared is not None and prepared["points"] is ps and prepared["token"] == self._drawn_token()
-                 and np.array_equal(prepared["indices"], indices))
         self._begin_live_stroke("move", prepared["map"] if reuse else None)
         live = self._live
         sel = np.zeros(len(ps), bool)
         sel[indices] = True
         where = live["item_of"][indices]
+        if reuse:
+            for j, pair in prepared["to_show"]:   # the movers must show before their points hide below
+                self._fill_mover(prepared, j, pair)
+            live["xy"].update(prepared["xy"])
         for j in np.unique(where):
-            if j < 0:
+            if j < 0 or j in live["xy"]:
                 continue
             item = live["items"][j]
             xy = live["xy"][j] = self._drawn[id(item)][1].copy()
@@ -705,9 +725,11 @@ class PointCanvas(QWidget):
         return tuple(id(self._drawn.get(id(item))) for item in self.point_items.values())
 
     def _prepare_move(self, widget_pos) -> None:
-        """The button went down on a big selection: build its movers now (hidden), so the drag's first
-        mouse move only has to show them. Half of the drag's setup happens on the press that way."""
-        self._prepared = None
+        """The button went down on a big selection: build its movers now (hidden), then, one item per
+        event-loop turn, show them where the points are and hide those points in their items (the
+        picture stays the same). The drag's first mouse move then only translates the movers; a
+        release without a drag undoes it (see _drop_prepared)."""
+        self._drop_prepared()
         if self._tool != "select" or self._regression or self._drag is not None or self._live is not None:
             return
         if len(self._selection) < 256:
@@ -722,9 +744,54 @@ class PointCanvas(QWidget):
             return
         for m in self._mover_items:
             m.hide()
-        pairs = self._copy_to_movers(self._selection, *item_map)
+        item_of, pos_of, items = item_map
+        where = item_of[self._selection]
+        rows = {int(j): pos_of[self._selection[where == j]] for j in np.unique(where)}
+        pairs = []
+        for j in rows:                        # movers styled now, filled one per turn (_prep_step)
+            pairs.append((items[j], self._mover(len(pairs), *self._item_key(items[j]))))
         self._prepared = {"points": ps, "indices": self._selection.copy(), "token": self._drawn_token(),
-                          "map": item_map, "pairs": pairs}
+                          "map": item_map, "pairs": pairs, "to_show": list(zip(rows, pairs)),
+                          "to_hide": list(rows), "rows": rows, "xy": {}}
+        self._prep_timer.start(0)
+
+    def _prep_step(self) -> None:
+        """One event-loop turn of a press's preparation: show one mover, or hide its points in one item."""
+        prep = self._prepared
+        if prep is None:
+            return
+        if prep["to_show"]:
+            self._fill_mover(prep, *prep["to_show"].pop(0))
+        elif prep["to_hide"]:
+            j = prep["to_hide"].pop(0)
+            item = prep["map"][2][j]
+            xy = prep["xy"][j] = self._drawn[id(item)][1].copy()
+            xy[prep["rows"][j]] = np.nan
+            item.set_xy_in_place(xy)
+        if prep["to_show"] or prep["to_hide"]:
+            self._prep_timer.start(0)
+
+    def _fill_mover(self, prep: dict, j: int, pair: tuple) -> None:
+        item, mover = pair
+        mover.copy_rows(item, prep["rows"][j], self._drawn[id(item)][1])
+        mover.show()
+
+    def _drop_prepared(self) -> None:
+        """Undo a press's preparation that no drag used: movers hidden, items drawn as before."""
+        prep, self._prepared = self._prepared, None
+        if prep is None:
+            return
+        self._prep_timer.stop()
+        for _item, m in prep["pairs"]:
+            m.hide()
+            m.setData(x=[], y=[])
+        items = prep["map"][2]
+        for j in prep["xy"]:
+            last = self._drawn.get(id(items[j]))
+            if last is not None and len(last[1]) == len(items[j].data):
+                items[j].set_xy_in_place(last[1])
+            else:
+                self._drawn.pop(id(items[j]), None)   # the next redraw rebuilds it
 
     def _mover(self, i: int, role: int, k: int) -> "_PassiveScatter":
         while len(self._mover_items) <= i:
@@ -859,6 +926,14 @@ class PointCanvas(QWidget):
             mover.hide()
             self._settle_timer.start(0)
             return
+        st["keep_selection_offset"] = True
+        # The selection overlay stays translated: its rows plus its offset are the moved positions,
+        # bit for bit (the model computed them as the same sum), so redrawing it (68,000 squares can
+        # take 50 ms) would change nothing. The next change of the selection draws it from zero again.
+        item = self.selection_item
+        last = self._drawn.get(id(item))
+        if last is not None and len(last[1]) == len(item.data):
+            self._drawn[id(item)] = (None, last[1] + [item.pos().x(), item.pos().y()])
         self._settle_now()
         self._redraw_points()
 
@@ -872,7 +947,8 @@ class PointCanvas(QWidget):
             item.setPos(0.0, 0.0)
             item.setData(x=[], y=[])
             item.hide()
-        self.selection_item.setPos(0.0, 0.0)
+        if not st.get("keep_selection_offset"):
+            self.selection_item.setPos(0.0, 0.0)
 
     def settle(self) -> None:
         """Finish at once whatever drawing a gesture left for later (tests, screenshots)."""
@@ -881,6 +957,7 @@ class PointCanvas(QWidget):
             self._redraw_points()
 
     def _redraw_points(self) -> None:
+        self._drop_prepared()
         self._settle_now()
         ps = self._model.points
         if self._regression:
@@ -961,6 +1038,8 @@ class PointCanvas(QWidget):
         if last is not None and np.array_equal(last[1], xy):
             return
         self._drawn[id(item)] = (None, xy.copy())
+        if item.pos().x() != 0.0 or item.pos().y() != 0.0:
+            item.setPos(0.0, 0.0)             # a drag left it translated (see _settle_step)
         if last is not None and last[1].shape == xy.shape:
             item.set_xy_in_place(xy)
             return
@@ -1313,6 +1392,9 @@ class PointCanvas(QWidget):
         elif (etype == QEvent.Type.MouseButtonPress and watched is self.plot_widget.viewport()
               and event.button() == Qt.MouseButton.LeftButton):
             self._prepare_move(event.position().toPoint())
+        elif (etype == QEvent.Type.MouseButtonRelease and watched is self.plot_widget.viewport()
+              and self._drag is None):
+            self._drop_prepared()             # a click: the press's preparation is not needed
         elif etype == QEvent.Type.Leave and watched is self.plot_widget.viewport():
             self._update_brush_cursor(None)
         return super().eventFilter(watched, event)
