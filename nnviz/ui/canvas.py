@@ -242,6 +242,19 @@ class _PassiveScatter(pg.ScatterPlotItem):
         self.informViewBoundsChanged()
         self.invalidate()
 
+    def append_xy(self, xy: np.ndarray) -> None:
+        """Add points drawn like the item's first one (an item of one style): its record is repeated,
+        not rebuilt per point, so a brush stroke ends without re-creating 25,000 records."""
+        new = np.repeat(self.data[:1], len(xy))
+        new["x"] = xy[:, 0]
+        new["y"] = xy[:, 1]
+        self.data = np.concatenate([self.data, new])
+        self.data["item"] = None
+        self.prepareGeometryChange()
+        self.bounds = [None, None]
+        self.informViewBoundsChanged()
+        self.invalidate()
+
     def keep_rows(self, keep: np.ndarray) -> None:
         """Drop the rows not in ``keep`` (hidden points) without repainting: the drawing is the same."""
         self.data = self.data[keep]
@@ -986,6 +999,11 @@ class PointCanvas(QWidget):
         self._drawn[id(item)] = (key, xy.copy())
         if last is not None and last[0] == key and last[1].shape == xy.shape:
             item.set_xy_in_place(xy)          # moved points: same count and styles
+            return
+        n0 = len(last[1]) if last is not None else 0
+        if (not self._regression and last is not None and last[0] == key and 0 < n0 < len(xy)
+                and len(item.data) == n0 and np.array_equal(xy[:n0], last[1])):
+            item.append_xy(xy[n0:])           # added points (a brush stroke): same style, appended
             return
         if self._regression:
             brush, ring_pen = self._value_brushes[style], self._value_ring_pens[style]
