@@ -1356,8 +1356,7 @@ class Monkey:
         # 1. the epoch advances while the window shows training as running
         if w._playing and w.last_snapshot is not None:
             e0 = w.last_snapshot.epoch
-            advanced = wait_until(lambda: w.last_snapshot.epoch > e0 or not w._playing, ADVANCE_TIMEOUT,
-                                  w.frame_drawn)
+            advanced = self._epoch_advances()
             if not advanced:
                 self.fail("invariant", f"the window shows Pause (playing) but the epoch stayed at {e0} for "
                           f"{ADVANCE_TIMEOUT:.0f} s", f"last snapshot: playing={w.last_snapshot.playing} "
@@ -1365,6 +1364,31 @@ class Monkey:
         self.agreement()
         if round_trip:
             self.check_round_trip(reopen)
+
+    def _epoch_advances(self) -> bool:
+        """While the window shows Pause, a later epoch of the same run is drawn within ADVANCE_TIMEOUT.
+
+        A new run (another generation: new weights, an architecture change, a load; or a restarted
+        process, whose generations count afresh) numbers its epochs from its own start, usually 0: its
+        frames are compared with its own first frame, not with the last epoch of the run before it
+        (at 5 epochs/s a run reset at epoch 395 would need 79 s to pass it)."""
+        w = self.w
+
+        def run_of(snap):
+            return w.client, snap.generation
+
+        base = [run_of(w.last_snapshot), w.last_snapshot.epoch]
+
+        def advanced() -> bool:
+            if not w._playing:
+                return True
+            snap = w.last_snapshot
+            run = run_of(snap)
+            if run[0] is not base[0][0] or run[1] != base[0][1]:
+                base[0], base[1] = run, snap.epoch   # a new run: count from its first frame seen
+                return False
+            return snap.epoch > base[1]
+        return wait_until(advanced, ADVANCE_TIMEOUT, w.frame_drawn)
 
     def _check_session_errors(self) -> None:
         errors = getattr(self.w.client, "session_errors", [])

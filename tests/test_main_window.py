@@ -775,3 +775,25 @@ def test_saves_keep_no_history_behind(window, qtbot, tmp_path):
     gc.collect()
     assert window.findChildren(SaveJob) == []
     assert all(ref() is None for ref in histories)
+
+
+def test_after_a_restart_the_old_process_frame_never_answers_for_the_new_one(window):
+    # monkey seeds 2 and 3 ("epoch: child 0, window frame 1 (paused)"): transport commands were numbered
+    # afresh from 0 after a restart, so the old process's last frame (still shown until the new one sends
+    # its first) carried a transport_seq >= that of the Step just sent to the new process: it passed for
+    # the new process's answer to that Step, though the new process had not even started.
+    window.act_play.trigger()
+    window.client.pump()
+    window.act_play.trigger()                          # pause
+    window.client.pump(0)
+    old_frame = window.last_snapshot
+    assert old_frame.transport_seq == window._transport_seq and not old_frame.playing
+    window.act_play.trigger()                          # playing when the process is restarted
+    window.restart_session()
+    assert window.act_play.text() == "Play"            # the new process starts paused
+    window.act_step.trigger()                          # sent to the new process, not answered yet
+    assert window.last_snapshot is old_frame
+    assert old_frame.transport_seq < window._transport_seq
+    window.client.pump()
+    assert window.last_snapshot.transport_seq == window._transport_seq
+    assert window.last_snapshot.epoch == 1 and not window.last_snapshot.playing

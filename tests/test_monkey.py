@@ -2,7 +2,10 @@
 process, invariant checks every few actions (see tests/monkey.py; long runs: README, testing)."""
 import os
 
+from PySide6.QtCore import QTimer
+
 from monkey import Monkey
+from monkey import wait_until as monkey_wait_until
 
 SEED = int(os.environ.get("NNVIZ_MONKEY_TEST_SEED", "11"))
 ACTIONS = int(os.environ.get("NNVIZ_MONKEY_TEST_ACTIONS", "250"))
@@ -75,4 +78,60 @@ SAVE_AFTER_DIVERGENCE = [
 
 def test_saving_after_a_divergence_with_a_penalty_ends_and_nothing_hangs(qapp, tmp_path):
     result = Monkey(1, str(tmp_path), hang_seconds=30, check_every=1000).run(0, replay=SAVE_AFTER_DIVERGENCE)
+    assert result.ok, result.describe()
+
+
+# Found by the monkey (seed 1, actions 4299 and 8724): playing at a capped speed, new weights (or an undo
+# that changes the architecture) start a new run at epoch 0; the check began while the window still showed
+# the old run's last frame (epoch ~400) and waited for an epoch above it: at 5-20 epochs/s that takes far
+# more than the 10 s allowed, so a healthy run was reported as stalled. Here the window is held slow (its
+# Acks withheld, so the child keeps the new run's first frame) until the check has started.
+class _SlowWindowMonkey(Monkey):
+    def do_play_until(self, epoch):
+        self.w.act_play.trigger()
+        assert monkey_wait_until(lambda: self.w.last_snapshot.epoch > epoch, 30, self.w.frame_drawn)
+
+    def do_hold_acks(self):
+        client = self.w.client
+        client.ack = lambda: None          # the frame drawn next is not acknowledged: the child waits
+        self.do_wait_frames(1)
+
+    def do_release_acks_later(self, ms):
+        client = self.w.client
+
+        def release():
+            del client.ack                 # the class's own ack again
+            client.ack()
+        QTimer.singleShot(ms, release)
+
+
+NEW_RUN_WHILE_PLAYING = [
+    [0, "play_until", {"epoch": 30}],
+    [1, "speed", {"index": 1}],            # 1 epoch/s: the new run would need > 30 s to pass the old epoch
+    [2, "hold_acks", {}],
+    [3, "new_weights", {}],
+    [4, "release_acks_later", {"ms": 500}],
+    [5, "check", {"round_trip": False}],
+]
+
+
+def test_a_new_run_while_playing_is_not_taken_for_a_stall(qapp, tmp_path):
+    monkey = _SlowWindowMonkey(1, str(tmp_path), hang_seconds=60, check_every=1000)
+    result = monkey.run(0, replay=NEW_RUN_WHILE_PLAYING)
+    assert result.ok, result.describe()
+
+
+# Found by the monkey (seed 2 action 2349, seed 3 actions 3024, 4749, 8999): Restart, then Step (and any
+# edits) before the new process has started: the check took the old process's last frame (its transport_seq
+# >= the window's, renumbered from 0) for the answer to the Step, asked for the state while the Step was
+# still to run, and saw "epoch: child 0, window frame 1 (paused)".
+RESTART_THEN_STEP = [
+    [0, "restart", {}],
+    [1, "step", {}],
+    [2, "check", {"round_trip": False}],
+]
+
+
+def test_a_step_just_after_a_restart_is_waited_for(qapp, tmp_path):
+    result = run(tmp_path, 1, replay=RESTART_THEN_STEP, check_every=1000)
     assert result.ok, result.describe()

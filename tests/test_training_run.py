@@ -78,7 +78,8 @@ def test_a_restart_starts_a_new_session_and_a_new_history(run):
     frames = frames_of(run)
     run.restart()
     assert run.client is not old and isinstance(run.client, InProcessSessionClient)
-    assert run.transport_seq == 0 and run.generation == -1
+    # numbering goes on (a stale frame of the old process must not answer for the new one), paused
+    assert run.transport_seq > 1 and run.generation == -1 and not run.playing
     run.send(m.SetPoints(circle(n=60), 1))
     run.client.pump(0)
     assert frames and frames[-1][1] and run.last_snapshot.epoch == 0 and len(run.history) == 0

@@ -63,8 +63,13 @@ class TrainingRun(QObject):
         old = self.detach()
         old.shutdown()
         self.generation = -1
-        self.transport_seq = 0   # the new process numbers transport commands afresh
         self.attach(type(old)(self.parent()))
+        # The new process starts paused. Transport commands stay numbered on from the old process's: until
+        # the new one sends its first frame, the old one's last frame is still shown, and its transport_seq
+        # must not seem to follow a Play/Pause/Step sent to the new process (numbering afresh from 0 made a
+        # stale frame pass for the answer to a Step just sent: monkey seeds 2 and 3). The new process's
+        # frames carry this Pause's number, so they set Play/Pause again.
+        self.pause()
 
     def shutdown(self) -> None:
         self.client.shutdown()
