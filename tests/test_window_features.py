@@ -404,6 +404,8 @@ def test_run_gui_offers_recoveries_then_autosaves_and_its_hook_survives_the_wind
     assert calls == ["offer", "autosave"]
     (w,) = windows
     assert w.autosaver is not None and w._layout_timer.isActive() and w.settings.fileName() == ini
+    from nnviz.presets import DEFAULT_PRESET, get_preset   # the opening lesson opens at its own speed
+    assert w.speed_combo.currentData() == get_preset(DEFAULT_PRESET).speed != 0
     shown = []
     monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[1]))
     sys.excepthook(ValueError, ValueError("in a slot"), None)

@@ -142,7 +142,9 @@ def run_gui(path: str | None = None) -> int:
     window = MainWindow(ProcessSessionClient(), experiment=experiment, path=path)
     if path is None:
         from ..presets import DEFAULT_PRESET, get_preset
-        window.show_generator_settings(get_preset(DEFAULT_PRESET).data)
+        preset = get_preset(DEFAULT_PRESET)
+        window.show_generator_settings(preset.data)
+        window.set_speed(int(preset.speed))   # the opening lesson at a speed where it can be watched
     showing = []
 
     def excepthook(kind, value, tb):  # a bug in a slot: report it, keep the window and the user's work
