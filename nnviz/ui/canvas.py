@@ -646,11 +646,22 @@ class PointCanvas(QWidget):
         item_of = np.full(n, -1, np.intp)
         pos_of = np.zeros(n, np.intp)
         items = list(self.point_items.values())
+        if not self._regression:
+            # one pass over the points instead of one per item: group them by (role, class)
+            cls = np.clip(np.rint(ps.target), 0, MAX_CLASSES - 1).astype(np.intp)
+            group = ps.role.astype(np.intp) * MAX_CLASSES + cls
+            order = np.argsort(group, kind="stable")
+            bounds = np.searchsorted(group[order], np.arange(3 * MAX_CLASSES + 1))
         for j, item in enumerate(items):
             last = self._drawn.get(id(item))
             if last is None:
                 continue
-            idx = self._item_indices(ps, *self._item_key(item))
+            role, k = self._item_key(item)
+            if self._regression or not 0 <= role < 3:
+                idx = self._item_indices(ps, role, k)
+            else:
+                g = role * MAX_CLASSES + k
+                idx = order[bounds[g]:bounds[g + 1]]
             if len(idx) != len(last[1]):
                 continue                     # not drawn from these points: leave it to the end redraw
             item_of[idx] = j
@@ -1298,7 +1309,7 @@ class PointCanvas(QWidget):
         elif tool == "erase":
             self._model.begin_stroke("Erase points")
             self._begin_live_stroke("erase")
-            self._erase(press, press)
+            # no erase here: this same drag event erases along press -> cursor (see _handle_drag)
             self._drag = {"kind": "erase", "last": press}
 
     def _finish_drag(self) -> None:
