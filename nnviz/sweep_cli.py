@@ -65,16 +65,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _check_writable(path: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise NnvizError(f"{path}: is a folder, not a file")
-    if not os.path.isdir(directory):
-        raise NnvizError(f"{path}: the folder {directory} does not exist")
-    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise NnvizError(f"{path}: permission denied")
-
-
 def _resolve(text):
     from .cli import resolve_experiment
     r = resolve_experiment(text)
@@ -104,6 +94,7 @@ def _run(args) -> int:
     check_metric(spec, config)
     for path in (args.csv, args.png):
         if path:
+            from .cli import _check_writable   # one check for every command (refuses devices too)
             _check_writable(path)
     if args.png:
         _check_qt()
