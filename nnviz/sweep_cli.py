@@ -7,7 +7,6 @@ Wiring (in nnviz/cli.py): ``sweep_cli.add_parser(commands)`` in ``build_parser``
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
