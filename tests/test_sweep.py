@@ -220,6 +220,7 @@ def _long_tasks(n_short, n_long):
 def _assert_no_process_left(procs):
     assert procs
     for p in procs:
+        p.join(timeout=15)   # cancel() has already stopped them; a loaded CI machine may take a moment to reap
         assert not p.is_alive() and p.exitcode is not None
     alive = {c.pid for c in multiprocessing.active_children()}
     assert not alive & {p.pid for p in procs}
