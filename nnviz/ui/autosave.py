@@ -87,18 +87,10 @@ def _from_json_value(value: Any) -> Any:
 
 # -- recoveries ---------------------------------------------------------------------------------------------
 
-@dataclass
-class Recovery:
-    """A recovery file left by an instance that is gone."""
-    id: str
+class _RecoveryFiles:
+    """The files of one recovery: ``<id>.nnviz`` (the experiment), ``<id>.json`` (its meta), ``<id>.lock``."""
     directory: str
-    saved_at: float                  # unix time of the autosave
-    epoch: int
-    name: str
-    document: str | None             # the file the work belonged to (None: never saved)
-    weights: bool                    # the autosave has weights and history
-    pid: int
-    window: dict = field(default_factory=dict)
+    id: str
 
     @property
     def experiment_path(self) -> str:
@@ -111,6 +103,21 @@ class Recovery:
     @property
     def lock_path(self) -> str:
         return os.path.join(self.directory, self.id + ".lock")
+
+
+@dataclass
+class Recovery(_RecoveryFiles):
+    """A recovery file left by an instance that is gone."""
+    id: str
+    directory: str
+    saved_at: float                  # unix time of the autosave
+    epoch: int
+    name: str
+    document: str | None             # the file the work belonged to (None: never saved)
+    weights: bool                    # the autosave has weights and history
+    pid: int
+    window: dict = field(default_factory=dict)
+
 
     def describe(self) -> str:
         """E.g. ``spiral (unsaved), epoch 250,000, autosaved 2026-12-01 15:02:11``."""
@@ -286,7 +293,7 @@ class _Writer(threading.Thread):
         return True
 
 
-class Autosaver(QObject):
+class Autosaver(_RecoveryFiles, QObject):
     """Autosaves one window's work; see the module text.
 
     - ``state()`` -> Experiment (points, settings, name, description; weights/history may be None) or None
@@ -330,18 +337,7 @@ class Autosaver(QObject):
         self._timer.timeout.connect(self.tick)
         self.last_error = ""
 
-    # -- files of this instance
-    @property
-    def experiment_path(self) -> str:
-        return os.path.join(self.directory, self.id + ".nnviz")
-
-    @property
-    def meta_path(self) -> str:
-        return os.path.join(self.directory, self.id + ".json")
-
-    @property
-    def lock_path(self) -> str:
-        return os.path.join(self.directory, self.id + ".lock")
+    # -- files of this instance: _RecoveryFiles
 
     @property
     def has_file(self) -> bool:
