@@ -8,21 +8,46 @@ NnvizError (or OSError) and the window shows them.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from PySide6.QtCore import QObject, Signal
 
 from ..data.csv_io import read_points_csv, write_points_csv
 from ..data.generators import generate
 from ..data.points import PointSet
 from ..engine.config import ExperimentConfig
+from ..errors import ConfigError
 from ..experiment import Experiment, load_experiment
 from .config_model import ConfigModel
 from .points_model import PointsModel
 
 DEFAULT_GENERATOR = {"kind": "circle", "n": 200, "noise": 0.0, "train_fraction": 0.5, "seed": 0}
+MAX_COMPARED_RUNS = 4
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One run of a comparison: what differs from the document's settings (those of run A)."""
+    label: str
+    changes: dict = field(default_factory=dict)   # config sections as in Preset.settings, on top of the document's
+
+
+def apply_variant_changes(config: ExperimentConfig, changes: dict) -> ExperimentConfig:
+    """``config`` with ``changes`` (sections of fields) on top, validated like a file's config."""
+    if not changes:
+        return config.copy()
+    data = config.to_dict()
+    for section, value in changes.items():
+        if isinstance(value, dict) and isinstance(data.get(section), dict):
+            data[section] = {**data[section], **value}
+        else:
+            data[section] = value
+    return ExperimentConfig.from_dict(data, path="comparison")
 
 
 class Document(QObject):
     loaded = Signal(object)          # Experiment: a new document replaced the old one (a load, New, a lesson)
+    comparison_changed = Signal()    # runs were added to or removed from the comparison, or relabelled
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -38,6 +63,10 @@ class Document(QObject):
         self.generator = dict(DEFAULT_GENERATOR)   # how Regenerate makes points (shown by the Data panel)
         self.sweep_changes = 0           # bumps when a sweep result changes (a run came in, a load)
         self.sweep_saved = 0             # sweep_changes at the last save or load
+        # [] = a single run; else 2-4 runs on these points, entry 0 is run A (no changes: the settings above)
+        self.comparison: list[Variant] = []
+        self.comparison_changes = 0      # bumps when the comparison changes
+        self.comparison_saved = 0        # comparison_changes at the last save or load
         # connected first: the version is current for every other listener of the points
         self.points_model.changed.connect(self._count_version)
 
@@ -56,13 +85,43 @@ class Document(QObject):
     @property
     def clean(self) -> bool:
         """Nothing edited since the last save or load (training time is the runs' business)."""
-        return self.undo_stack.isClean() and self.sweep_changes == self.sweep_saved
+        return (self.undo_stack.isClean() and self.sweep_changes == self.sweep_saved
+                and self.comparison_changes == self.comparison_saved)
 
     def mark_saved(self, undo_index: int | None = None, sweep_changes: int | None = None) -> None:
         """A save of the state at ``undo_index`` (default: now) was written: edits made since stay unsaved."""
         if undo_index is None or self.undo_stack.index() == undo_index:
             self.undo_stack.setClean()
         self.sweep_saved = self.sweep_changes if sweep_changes is None else sweep_changes
+        self.comparison_saved = self.comparison_changes
+
+    # -- the comparison ------------------------------------------------------------------------------------
+    @property
+    def comparing(self) -> bool:
+        return len(self.comparison) >= 2
+
+    def set_comparison(self, variants: list[Variant], mark_modified: bool = True) -> None:
+        """Compare these runs (``[]`` or one entry: a single run). Entry 0 is run A: its changes must be
+        empty (the document's settings are run A's). Raises ConfigError for more than four runs."""
+        variants = list(variants)
+        if len(variants) > MAX_COMPARED_RUNS:
+            raise ConfigError(f"At most {MAX_COMPARED_RUNS} runs can be compared.")
+        if variants and variants[0].changes:
+            raise ConfigError("The first run of a comparison uses the document's settings: it has no changes.")
+        if len(variants) < 2:
+            variants = []
+        if variants == self.comparison:
+            return
+        self.comparison = variants
+        if mark_modified:
+            self.comparison_changes += 1
+        self.comparison_changed.emit()
+
+    def variant_config(self, index: int) -> ExperimentConfig:
+        """The settings of run ``index`` of the comparison (0: the document's); raises NnvizError."""
+        if index == 0 or not self.comparison:
+            return self.config.copy()
+        return apply_variant_changes(self.config, self.comparison[index].changes)
 
     def set_generator(self, kind: str | None = None, n: int | None = None, noise: float | None = None,
                       train_fraction: float | None = None, seed: int | None = None) -> None:
@@ -84,6 +143,8 @@ class Document(QObject):
         self.undo_stack.setClean()
         self.serial += 1
         self.sweep_saved = self.sweep_changes
+        self.set_comparison(list(getattr(exp, "variants", None) or []), mark_modified=False)
+        self.comparison_saved = self.comparison_changes
         self.name = exp.name
         self.description = exp.description
         self.path = path

@@ -62,6 +62,7 @@ PRESENTATION_MARKER_SCALE = 1.6
 # The window layout (geometry, docks) is written to the settings this often when it changed, so a crash
 # does not lose it (it used to be written only on a clean close).
 LAYOUT_AUTOSAVE_SECONDS = 5.0
+BOTTOM_SHARE = 0.46          # of the window's height, for the plots under the canvas (a new layout)
 # Lessons that open the Sweep panel, with its fields filled in (parameter, values, spacing, seeds, epochs).
 LESSON_SWEEPS = {
     "model-complexity": dict(param="hidden_units", values="1:128:8", scale="log", seeds=3, epochs=2000),
@@ -99,6 +100,8 @@ class MainWindow(QMainWindow):
         self._layout_timer: QTimer | None = None
         self._layout_written: tuple | None = None
         self._presenting: dict | None = None  # presentation mode: what to restore when it ends
+        self._layout_restored = False         # the user's dock layout came from the settings
+        self._first_shown = False
 
         self.document = Document(self)        # points, settings, undo, file state: what is saved
         self.points_model = self.document.points_model
@@ -190,10 +193,11 @@ class MainWindow(QMainWindow):
                            (self.weights_dock, self.weights_plot), (self.lr_dock, self.lr_plot)):
             # a plot in a hidden tab skips refreshes; it catches up when it is shown
             dock.visibilityChanged.connect(lambda visible, p=plot: visible and p.refresh())
-        self.resizeDocks([self.loss_dock, self.gradient_dock, self.lr_dock], [520, 460, 300], Qt.Horizontal)
-        self.resizeDocks([self.loss_dock], [270], Qt.Vertical)
-        self.resizeDocks([self.data_dock, self.model_dock], [250, 340], Qt.Horizontal)
-        self.resizeDocks([self.data_dock, self.lesson_dock], [430, 200], Qt.Vertical)
+        # the side panels run the full height; the plots share the width under the canvas only
+        for corner, area in ((Qt.TopLeftCorner, L), (Qt.BottomLeftCorner, L), (Qt.TopRightCorner, R),
+                             (Qt.BottomRightCorner, R)):
+            self.setCorner(corner, area)
+        self._default_dock_sizes(QSize(1440, 900))
 
         self.sweep_panel.model_requested.connect(self.open_sweep_run)
         self.sweep_panel.result_changed.connect(self._on_sweep_changed)
@@ -205,6 +209,48 @@ class MainWindow(QMainWindow):
         dp.tool_changed.connect(self.canvas.set_tool)
         dp.current_class_changed.connect(self.canvas.set_current_class)
         dp.new_point_role_changed.connect(self.canvas.set_new_point_role)
+
+    def _default_dock_sizes(self, size: QSize) -> None:
+        """Dock sizes for a window of ``size``: the plots get ~40 % of the height (the loss plot's data area
+        ~250 px at 1440x900), the side panels fixed widths that grow a little on big screens."""
+        width, height = size.width(), size.height()
+        left = max(230, min(380, round(width * 0.17)))
+        right = max(300, min(460, round(width * 0.235)))
+        self.resizeDocks([self.data_dock, self.model_dock], [left, right], Qt.Horizontal)
+        self.resizeDocks([self.data_dock, self.lesson_dock], [round(height * 0.55), round(height * 0.45)],
+                         Qt.Vertical)
+        centre = max(300, width - left - right)
+        self.resizeDocks([self.loss_dock, self.gradient_dock, self.lr_dock],
+                         [round(centre * 0.48), round(centre * 0.40), round(centre * 0.12)], Qt.Horizontal)
+        self.resizeDocks([self.loss_dock], [max(220, round(height * BOTTOM_SHARE))], Qt.Vertical)
+
+    def _scale_docks(self, old: QSize, new: QSize) -> None:
+        """The window was resized: the bottom plots keep their share of the height (the canvas must not
+        take everything on a big screen), the side panels keep theirs of the width within limits."""
+        if old.height() <= 0 or old.width() <= 0 or self._presenting is not None:
+            return
+        bottom = [d for d in (self.loss_dock, self.gradient_dock, self.sweep_dock)
+                  if d.isVisible() and not d.isFloating() and self.dockWidgetArea(d) == Qt.BottomDockWidgetArea]
+        if bottom and new.height() != old.height():
+            h = bottom[0].height()
+            self.resizeDocks(bottom[:1], [max(160, round(h * new.height() / old.height()))], Qt.Vertical)
+        if new.width() != old.width():
+            sides = [d for d in (self.data_dock, self.model_dock)
+                     if d.isVisible() and not d.isFloating()]
+            if sides:
+                factor = min(1.35, max(0.75, new.width() / old.width()))
+                self.resizeDocks(sides, [round(d.width() * factor) for d in sides], Qt.Horizontal)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._layout_restored and not self._first_shown:
+            self._default_dock_sizes(self.size())   # sized for the window as it is shown, once
+        self._first_shown = True
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self.isVisible() and event.oldSize().isValid():
+            self._scale_docks(event.oldSize(), event.size())
 
     def _action(self, text, slot, shortcut=None, tip="", checkable=False, checked=False) -> QAction:
         a = QAction(text, self)
@@ -1054,7 +1100,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, (QByteArray, bytes)):
             self.restoreGeometry(QByteArray(geometry))
         if isinstance(state, (QByteArray, bytes)):
-            self.restoreState(QByteArray(state))
+            self._layout_restored = self.restoreState(QByteArray(state))
         speed = s.value("training/speed", 0)
         index = self.speed_combo.findData(int(speed) if str(speed).isdigit() else 0)
         self.speed_combo.setCurrentIndex(max(0, index))
