@@ -7,10 +7,18 @@ One UTF-8 JSON document::
      "points": {"x": [...], "y": [...], "target": [...], "role": ["train" | "test" | "validation", ...]},
      "weights": null | [{"W": [[...fan_out...] x fan_in], "b": [...fan_out...]}, ...],  # input side first
      "history": null | {"n_layers": int, <column>: [...] | "<base64>", ...},
-     "sweep": {"spec": {...}, "base_config": {...}, "rows": [...]}}   # optional: a model complexity sweep
+     "sweep": {"spec": {...}, "base_config": {...}, "rows": [...]},   # optional: a model complexity sweep
+     "comparison": [{"label": str},                                   # optional: runs side by side
+                    {"label": str, "changes": {...}, "weights": null | [...], "history": null | {...}}, ...]}
 
 ``sweep`` (optional, no version change: files without it are as before) is
 :meth:`nnviz.sweep.SweepResult.to_dict` output, checked on load with ``SweepResult.from_dict``.
+
+``comparison`` (optional, no version change) lists the 2-4 runs of a comparison on these points. Entry 0 is
+run A: only its label, as its settings, weights and history are the top-level ones. Every further entry is
+a run given by its ``changes`` (config sections of fields on top of the top-level config, see
+:mod:`nnviz.compare_variants`), with its own weights and history in the top-level forms (checked against
+that run's network). A comparison's runs all solve the same problem: ``changes`` may not hold ``problem``.
 
 History columns (see nnviz.engine.history): a scalar column holds one value per row, a layer column one
 row of ``n_layers`` values per row. Either every column is a JSON list (null for a missing value), or
@@ -36,6 +44,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .compare_variants import MAX_RUNS, apply_changes
 from .data.points import COORD_LIMIT, MAX_CLASSES, MAX_POINTS, ROLE_NAMES, PointSet
 from .engine.config import ExperimentConfig, layer_sizes
 from .engine.history import LAYER_COLUMNS, MAX_ROWS, SCALAR_COLUMNS, History, check_epochs
@@ -56,7 +65,10 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_NAME_CHARS = 200
 MAX_DESCRIPTION_CHARS = 100_000
 SUFFIX = ".nnviz"
-_KEYS = ("format", "version", "name", "description", "config", "points", "weights", "history", "sweep")
+_KEYS = ("format", "version", "name", "description", "config", "points", "weights", "history", "sweep",
+         "comparison")
+_RUN_KEYS = ("label", "changes", "weights", "history")
+MAX_LABEL_CHARS = 200
 _REQUIRED = ("format", "version", "config", "points")
 # Integers this long are beyond any float; reading them as infinity lets the range checks report them.
 _MAX_INT_DIGITS = 300
@@ -72,15 +84,25 @@ class Experiment:
     weights: list[tuple[np.ndarray, np.ndarray]] | None = None  # (W (fan_in, fan_out), b (fan_out,)) per layer
     history: History | None = None
     sweep: dict | None = None   # SweepResult.to_dict() of a sweep made on these points, or None
+    # A comparison: the runs after run A (whose settings, weights and history are the fields above), each
+    # {"label": str, "changes": dict, "weights": list | None, "history": History | None}; None: a single run
+    comparison: list[dict] | None = None
+    comparison_a_label: str = ""   # run A's label in a comparison
 
     def __eq__(self, other) -> bool:
-        """Same settings, points, weights and history (NaN equals NaN in the history)."""
+        """Same settings, points, weights, history and comparison (NaN equals NaN in the histories)."""
         if not isinstance(other, Experiment):
             return NotImplemented
         return (self.name == other.name and self.description == other.description
                 and self.config.to_dict() == other.config.to_dict() and self.points == other.points
                 and _same_weights(self.weights, other.weights)
-                and _same_history(self.history, other.history) and self.sweep == other.sweep)
+                and _same_history(self.history, other.history) and self.sweep == other.sweep
+                and _same_comparison(self, other))
+
+    def run_configs(self) -> list[ExperimentConfig]:
+        """The settings of every run: [config] for a single run, else run A's and each further run's."""
+        return [self.config] + [apply_changes(self.config, run.get("changes") or {}, path=f"comparison[{i}].changes")
+                                for i, run in enumerate(self.comparison or [], 1)]
 
 
 # -- writing ------------------------------------------------------------------------------------------------
@@ -106,24 +128,32 @@ def _document_pieces(exp: Experiment) -> list[str]:
     doc = _to_document(exp)
     history = doc["history"]
     # What we write must load: the same checks as reading (they catch wrong weight shapes early). The
-    # history is checked on its arrays, the rest on the very values that are written.
-    _from_document({**doc, "history": None})
+    # histories are checked on their arrays, the rest on the very values that are written.
+    check = {**doc, "history": None}
+    if "comparison" in doc:
+        check["comparison"] = [{**run, "history": None} if "history" in run else run for run in doc["comparison"]]
+    loaded = _from_document(check)
     if history is not None:
-        _check_history_arrays(history, exp)
+        _check_history_arrays(history, exp.config, exp.points, "history")
+    for i, (run, config) in enumerate(zip(doc.get("comparison", [])[1:], loaded.run_configs()[1:]), 1):
+        if run["history"] is not None:
+            _check_history_arrays(run["history"], config, exp.points, f"comparison[{i}].history")
     try:
         return list(_layout(doc))
     except (TypeError, ValueError) as e:  # a NaN or a non-JSON value slipped past the checks below
         raise DataError(f"experiment: cannot be saved ({e})") from None
 
 
-def _check_history_arrays(history: History, exp: Experiment) -> None:
+def _check_history_arrays(history: History, config: ExperimentConfig, points: PointSet, path: str) -> None:
     """What the loader checks of a history that the writer could get wrong (the rest a History ensures;
     infinity is written as a missing value)."""
-    sizes = layer_sizes(exp.config, exp.points.n_classes())
+    if not isinstance(history, History):
+        raise DataError(f"{path}: expected a History, got {type(history).__name__}")
+    sizes = layer_sizes(config, points.n_classes())
     if history.n_layers != len(sizes) - 1:
-        raise FileFormatError(f"history.n_layers: the network has {len(sizes) - 1} weight layers, "
+        raise FileFormatError(f"{path}.n_layers: the network has {len(sizes) - 1} weight layers, "
                               f"the history has {history.n_layers}")
-    check_epochs(history["epoch"], "history")
+    check_epochs(history["epoch"], path)
 
 
 def _finite_or_nan(arrays: dict) -> dict:
@@ -138,16 +168,6 @@ def _to_document(exp: Experiment) -> dict[str, Any]:
     targets = pts.target.tolist()
     if classification and np.all(pts.target == np.round(pts.target)):
         targets = [int(t) for t in targets]
-    weights = None
-    if exp.weights is not None:
-        weights = []
-        for i, (w, b) in enumerate(exp.weights):
-            w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
-            for key, arr in (("W", w), ("b", b)):
-                if not np.isfinite(arr).all():
-                    raise DataError(f"weights[{i}].{key}: holds a non-finite number (the training diverged); "
-                                    f"reset the network or save without weights")
-            weights.append({"W": w.tolist(), "b": b.tolist()})
     doc = {
         "format": FORMAT,
         "version": VERSION,
@@ -156,12 +176,55 @@ def _to_document(exp: Experiment) -> dict[str, Any]:
         "config": exp.config.to_dict(),
         "points": {"x": pts.xy[:, 0].tolist(), "y": pts.xy[:, 1].tolist(), "target": targets,
                    "role": [ROLE_NAMES[r] for r in pts.role.tolist()]},
-        "weights": weights,
+        "weights": _weights_document(exp.weights, "weights"),
         "history": exp.history,   # a History: laid out column by column by _history_pieces
     }
     if exp.sweep is not None:
         doc["sweep"] = exp.sweep
+    if exp.comparison is not None:
+        doc["comparison"] = _comparison_document(exp)
     return doc
+
+
+def _weights_document(weights: list | None, path: str) -> list | None:
+    if weights is None:
+        return None
+    out = []
+    try:
+        layers = list(weights)
+    except TypeError:
+        raise DataError(f"{path}: expected a list of (W, b) layers, got {type(weights).__name__}") from None
+    for i, layer in enumerate(layers):
+        try:
+            w, b = layer
+            w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"{path}[{i}]: expected a pair (W, b) of number arrays") from None
+        for key, arr in (("W", w), ("b", b)):
+            if not np.isfinite(arr).all():
+                raise DataError(f"{path}[{i}].{key}: holds a non-finite number (the training diverged); "
+                                f"reset the network or save without weights")
+        out.append({"W": w.tolist(), "b": b.tolist()})
+    return out
+
+
+def _comparison_document(exp: Experiment) -> list[dict]:
+    """Entry 0 is run A (its label; the rest is top-level), then each further run in full."""
+    runs = exp.comparison
+    if not isinstance(runs, list):
+        raise DataError(f"comparison: expected a list of runs, got {type(runs).__name__}")
+    out: list[dict] = [{"label": exp.comparison_a_label}]
+    for i, run in enumerate(runs, 1):
+        path = f"comparison[{i}]"
+        if not isinstance(run, dict):
+            raise DataError(f"{path}: expected a dict with label, changes, weights and history")
+        unknown = sorted(set(run) - set(_RUN_KEYS), key=str)
+        if unknown:
+            raise DataError(f"{path}.{unknown[0]}: unknown key (known: {', '.join(_RUN_KEYS)})")
+        out.append({"label": run.get("label", ""), "changes": run.get("changes") or {},
+                    "weights": _weights_document(run.get("weights"), f"{path}.weights"),
+                    "history": run.get("history")})
+    return out
 
 
 def _dump(value, indent=None) -> str:
@@ -231,6 +294,20 @@ def _base64_pieces(column: np.ndarray):
         yield binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
+def _comparison_pieces(runs: list[dict]):
+    """One run a line; weights and history laid out as the top-level ones."""
+    yield "["
+    for i, run in enumerate(runs):
+        yield ("\n  " if i == 0 else ",\n  ") + "{" + f'"label":{_dump(run["label"])}'
+        if i:
+            yield f',"changes":{_dump(run["changes"])},"weights":'
+            yield from _weights_pieces(run["weights"])
+            yield ',"history":'
+            yield from _history_pieces(run["history"])
+        yield "}"
+    yield "\n ]"
+
+
 def _layout(doc: dict[str, Any]):
     """Readable but compact: one top-level key per line, the config indented, long arrays on one line."""
     yield "{\n"
@@ -248,6 +325,8 @@ def _layout(doc: dict[str, Any]):
             yield from _weights_pieces(value)
         elif key == "history":
             yield from _history_pieces(value)
+        elif key == "comparison":
+            yield from _comparison_pieces(value)
         else:
             yield _dump(value)
     yield "\n}\n"
@@ -384,8 +463,58 @@ def _from_document(doc: Any) -> Experiment:
     weights = None if doc.get("weights") is None else _weights(doc["weights"], sizes)
     history = None if doc.get("history") is None else _history(doc["history"], len(sizes) - 1)
     sweep = None if doc.get("sweep") is None else _sweep(doc["sweep"])
+    a_label, comparison = "", None
+    if doc.get("comparison") is not None:
+        a_label, comparison = _comparison(doc["comparison"], config, points)
     return Experiment(config=config, points=points, name=name, description=description,
-                      weights=weights, history=history, sweep=sweep)
+                      weights=weights, history=history, sweep=sweep, comparison=comparison,
+                      comparison_a_label=a_label)
+
+
+def _comparison(value: Any, config: ExperimentConfig, points: PointSet) -> tuple[str, list[dict]]:
+    """(run A's label, the further runs) of a saved comparison, each run checked against its own network."""
+    if not isinstance(value, list):
+        raise FileFormatError(f"comparison: expected a list of runs, got {_kind(value)}")
+    if not 2 <= len(value) <= MAX_RUNS:
+        raise FileFormatError(f"comparison: expected 2 to {MAX_RUNS} runs, got {len(value)}")
+    labels = []
+    runs = []
+    for i, run in enumerate(value):
+        path = f"comparison[{i}]"
+        if not isinstance(run, dict):
+            raise FileFormatError(f"{path}: expected an object with label, changes, weights and history, "
+                                  f"got {_kind(run)}")
+        for key in run:
+            if key not in _RUN_KEYS:
+                raise FileFormatError(f"{path}.{key}: unknown key (known: {', '.join(_RUN_KEYS)})")
+        if "label" not in run:
+            raise FileFormatError(f"{path}.label: missing")
+        labels.append(_text(run["label"], f"{path}.label", MAX_LABEL_CHARS))
+        changes = run.get("changes", {})
+        if not isinstance(changes, dict):
+            raise FileFormatError(f"{path}.changes: expected an object of config sections, got {_kind(changes)}")
+        if i == 0:
+            for key in ("weights", "history"):
+                if run.get(key) is not None:
+                    raise FileFormatError(f"{path}.{key}: the first run's {key} are the file's top-level {key}")
+            if changes:
+                raise FileFormatError(f"{path}.changes: the first run uses the file's config; it has no changes")
+            continue
+        if "problem" in changes:
+            raise FileFormatError(f"{path}.changes.problem: every run of a comparison solves the file's problem")
+        run_config = apply_changes(config, changes, path=f"{path}.changes")
+        sizes = layer_sizes(run_config, points.n_classes())
+        weights = None if run.get("weights") is None else _weights(run["weights"], sizes, f"{path}.weights")
+        history = (None if run.get("history") is None
+                   else _history(run["history"], len(sizes) - 1, f"{path}.history"))
+        runs.append({"label": labels[-1], "changes": run_config_changes(changes), "weights": weights,
+                     "history": history})
+    return labels[0], runs
+
+
+def run_config_changes(changes: dict) -> dict:
+    """A copy of a run's changes (sections copied, so editing one never edits a loaded experiment's)."""
+    return json.loads(json.dumps(changes))
 
 
 def _sweep(value: Any) -> dict:
@@ -469,16 +598,16 @@ def _points(value: Any, config: ExperimentConfig) -> PointSet:
     return points
 
 
-def _weights(value: Any, sizes: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+def _weights(value: Any, sizes: list[int], where: str = "weights") -> list[tuple[np.ndarray, np.ndarray]]:
     shapes = list(zip(sizes[:-1], sizes[1:]))
     if not isinstance(value, list):
-        raise FileFormatError(f"weights: expected a list of layers (or null), got {_kind(value)}")
+        raise FileFormatError(f"{where}: expected a list of layers (or null), got {_kind(value)}")
     if len(value) != len(shapes):
-        raise FileFormatError(f"weights: the network has {len(shapes)} weight layers (sizes "
+        raise FileFormatError(f"{where}: the network has {len(shapes)} weight layers (sizes "
                               f"{' -> '.join(map(str, sizes))}), the file has {len(value)}")
     out = []
     for i, ((fan_in, fan_out), layer) in enumerate(zip(shapes, value)):
-        path = f"weights[{i}]"
+        path = f"{where}[{i}]"
         if not isinstance(layer, dict):
             raise FileFormatError(f"{path}: expected an object with W and b, got {_kind(layer)}")
         for key in layer:
@@ -505,48 +634,49 @@ def _weights(value: Any, sizes: list[int]) -> list[tuple[np.ndarray, np.ndarray]
     return out
 
 
-def _history(value: Any, n_layers: int) -> History:
+def _history(value: Any, n_layers: int, path: str = "history") -> History:
     if isinstance(value, dict) and any(isinstance(v, str) for v in value.values()):
-        history = _history_from_base64(value)
+        history = _history_from_base64(value, path)
     else:
-        history = _history_from_lists(value)
+        history = _history_from_lists(value, path)
     if history.n_layers != n_layers:
-        raise FileFormatError(f"history.n_layers: the network has {n_layers} weight layers, "
+        raise FileFormatError(f"{path}.n_layers: the network has {n_layers} weight layers, "
                               f"the history has {history.n_layers}")
     return history
 
 
-def _history_from_lists(value: Any) -> History:
+def _history_from_lists(value: Any, where: str = "history") -> History:
     if isinstance(value, dict) and isinstance(value.get("epoch"), list) and len(value["epoch"]) > MAX_ROWS:
-        raise FileFormatError(f"history.epoch: at most {MAX_ROWS} rows, got {len(value['epoch'])}")
+        raise FileFormatError(f"{where}.epoch: at most {MAX_ROWS} rows, got {len(value['epoch'])}")
     try:
-        history = History.from_dict(value, path="history")
+        history = History.from_dict(value, path=where)
     except NnvizError:
         raise
     except (TypeError, ValueError, OverflowError) as e:  # History.from_dict lets a few of these through
-        raise FileFormatError(f"history: not a readable metric history ({e})") from None
+        raise FileFormatError(f"{where}: not a readable metric history ({e})") from None
     # History.from_dict lets NumPy convert entries, which would accept "1.5" and true as numbers.
     for column in LAYER_COLUMNS:
         rows = value[column]
         if not all(v is None or type(v) is float or type(v) is int for row in rows for v in row):
             i, j = next((i, j) for i, row in enumerate(rows) for j, v in enumerate(row)
                         if not (v is None or type(v) is float or type(v) is int))
-            raise FileFormatError(f"history.{column}[{i}][{j}]: expected a number or null, got {_short(rows[i][j])}")
+            raise FileFormatError(f"{where}.{column}[{i}][{j}]: expected a number or null, "
+                                  f"got {_short(rows[i][j])}")
     return history
 
 
-def _history_from_base64(value: dict) -> History:
+def _history_from_base64(value: dict, where: str = "history") -> History:
     """Every column base64 of little-endian float64 (NaN = missing); checked as strictly as lists."""
     n_layers = value.get("n_layers")
     if isinstance(n_layers, bool) or not isinstance(n_layers, int) or not 1 <= n_layers <= 64:
-        raise FileFormatError("history.n_layers: expected a whole number from 1 to 64")
+        raise FileFormatError(f"{where}.n_layers: expected a whole number from 1 to 64")
     unknown = set(value) - set(SCALAR_COLUMNS) - set(LAYER_COLUMNS) - {"n_layers"}
     if unknown:
-        raise FileFormatError(f"history.{sorted(unknown)[0]}: unknown column")
+        raise FileFormatError(f"{where}.{sorted(unknown)[0]}: unknown column")
     arrays: dict[str, Any] = {"n_layers": n_layers}
     n = None
     for c in SCALAR_COLUMNS + LAYER_COLUMNS:
-        path = f"history.{c}"
+        path = f"{where}.{c}"
         if c not in value:
             raise FileFormatError(f"{path}: missing column")
         text = value[c]
@@ -564,7 +694,7 @@ def _history_from_base64(value: dict) -> History:
         elif rows != n:
             raise FileFormatError(f"{path}: has {rows} rows, expected {n} like the others")
         arrays[c] = values if c in SCALAR_COLUMNS else values.reshape(n, n_layers)
-    return History.from_arrays(arrays, path="history")
+    return History.from_arrays(arrays, path=where)
 
 
 def _decode_float64(text: str, path: str) -> np.ndarray:
@@ -622,6 +752,17 @@ def _same_weights(a, b) -> bool:
         return a is None and b is None
     return len(a) == len(b) and all(np.array_equal(wa, wb) and np.array_equal(ba, bb)
                                     for (wa, ba), (wb, bb) in zip(a, b))
+
+
+def _same_comparison(a: Experiment, b: Experiment) -> bool:
+    ra, rb = a.comparison or [], b.comparison or []
+    if (a.comparison is None) != (b.comparison is None) or len(ra) != len(rb):
+        return False
+    if a.comparison is not None and a.comparison_a_label != b.comparison_a_label:
+        return False
+    return all(x.get("label") == y.get("label") and (x.get("changes") or {}) == (y.get("changes") or {})
+               and _same_weights(x.get("weights"), y.get("weights"))
+               and _same_history(x.get("history"), y.get("history")) for x, y in zip(ra, rb))
 
 
 def _same_history(a: History | None, b: History | None) -> bool:

@@ -9,7 +9,8 @@ epochs/s cap a lesson opens with in the window: slow enough to watch its effect 
 A *comparison* lesson (``preset.runs`` not empty) is one set of points and 2-4 runs side by side, each a
 :class:`RunSpec`: a label saying what differs ("L1 0.01") and the settings that differ (optionally fixed
 initial weights). ``build_runs()`` gives one fresh experiment per run, all on the same (shared, immutable)
-points; ``build()`` of a comparison is its first run, for a window that shows one run at a time.
+points; ``build()`` of a comparison is its first run, for a window that shows one run at a time, and
+``build_comparison()`` is the whole comparison as one experiment (run A plus ``comparison`` entries).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .compare_variants import diff_changes, merge_changes
 from .data.generators import generate
 from .engine.config import FEATURES, ExperimentConfig
 from .errors import NnvizError
@@ -43,7 +45,7 @@ class Preset:
 
     def config(self, run: RunSpec | None = None) -> ExperimentConfig:
         """The lesson's configuration, with ``run``'s changes on top (a fresh object on every call)."""
-        return _config(**_merged(self.settings, run.changes if run is not None else {}))
+        return _config(**merge_changes(self.settings, run.changes if run is not None else {}))
 
     def build_runs(self) -> list[tuple[str, Experiment]]:
         """(label, fresh experiment) per run, all on one PointSet; a run with fixed initial weights has them
@@ -54,6 +56,17 @@ class Preset:
         return [(run.label, Experiment(config=self.config(run), points=points, name=self.title,
                                        description=self.lesson, weights=run.initial_weights()))
                 for run in self.runs]
+
+    def build_comparison(self) -> Experiment:
+        """The lesson as one experiment: run A's settings, points and initial weights, and for a comparison
+        its further runs in ``comparison`` (changes from run A's settings, initial weights, no history)."""
+        runs = self.build_runs()
+        exp = runs[0][1]
+        if self.runs:
+            exp.comparison_a_label = runs[0][0]
+            exp.comparison = [{"label": label, "changes": diff_changes(exp.config, other.config),
+                               "weights": other.weights, "history": None} for label, other in runs[1:]]
+        return exp
 
 
 @dataclass(frozen=True)
@@ -81,24 +94,7 @@ SPEED_CHOICES = (0, 1, 5, 20, 60, 200, 1000)
 
 def _config(**sections: dict[str, Any]) -> ExperimentConfig:
     """Defaults (TensorFlow Playground's) with some fields changed; validated like a file's config."""
-    data = ExperimentConfig().to_dict()
-    for section, changes in sections.items():
-        if isinstance(data.get(section), dict):
-            data[section].update(changes)
-        else:
-            data[section] = changes
-    return ExperimentConfig.from_dict(data, path="preset config")
-
-
-def _merged(settings: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` with ``changes`` on top, section by section (neither is modified)."""
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in settings.items()}
-    for section, value in changes.items():
-        if isinstance(value, dict) and isinstance(out.get(section), dict):
-            out[section].update(value)
-        else:
-            out[section] = dict(value) if isinstance(value, dict) else value
-    return out
+    return ExperimentConfig.from_dict(merge_changes(ExperimentConfig().to_dict(), sections), path="preset config")
 
 
 def _preset(name: str, title: str, lesson: str, epochs: int, data: dict[str, Any], speed: int,
