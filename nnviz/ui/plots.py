@@ -13,6 +13,7 @@ re-bucketed at full resolution (O(visible rows), only while zoomed).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,7 +23,8 @@ from PySide6.QtWidgets import (QDockWidget, QDoubleSpinBox, QGraphicsItem, QLabe
                                QSplitter, QToolBar, QVBoxLayout, QWidget)
 
 from ..engine.history import History
-from ..viewmath import ema, integer_tick_levels, weight_histograms, whole_ticks  # noqa: F401  (ema: re-exported)
+from ..viewmath import (ema, finite_points, integer_tick_levels, last_finite_index, mix,  # noqa: F401 (ema: re-exported)
+                        shade_ramp, sum_histograms, weight_histograms, whole_ticks)
 from .palette import CLASS_COLORS
 
 MAX_BUCKETS = 2048          # envelope buckets per curve: ~2 points per pixel on a wide screen
@@ -135,6 +137,7 @@ class _Series:
         self.envelope = _Envelope()
         self.min_positive = math.inf   # of the raw values: sets the log-axis floor
         self.max_abs = 0.0
+        self.lo, self.hi = math.inf, -math.inf   # of the finite raw values
         self.has_data = False          # any finite value at all
 
     def set_smoothing(self, factor: float | None) -> None:
@@ -159,6 +162,7 @@ class _Series:
         if finite.size:
             self.has_data = True
             self.max_abs = max(self.max_abs, float(np.abs(finite).max()))
+            self.lo, self.hi = min(self.lo, float(finite.min())), max(self.hi, float(finite.max()))
         if self.smoothing:
             if self._smoothed is None:
                 self._smoothed = _Growable()
@@ -196,8 +200,10 @@ class _Series:
             lo, hi = _bucket_extremes(self.values[start:stop], stride)
             x, y = _envelope_points(epochs, start, stop, stride, lo, hi)
         if floor is not None:
-            np.maximum(y, floor, out=y)   # NaN stays NaN (a gap); zeros sit on the floor
-        return x, y
+            np.maximum(y, floor, out=y)   # zeros sit on the floor
+        # rows without a value (epochs not evaluated, all-NaN buckets) are left out, so the line joins
+        # the values either side instead of breaking into dots at every unevaluated epoch
+        return finite_points(x, y)
 
 
 def _same(a: float, b: float) -> bool:
@@ -271,6 +277,58 @@ def set_bold(item: pg.PlotDataItem, bold: bool) -> None:
 def is_bold(item: pg.PlotDataItem) -> bool:
     extra = getattr(item, "_nnviz_bold", None)
     return extra is not None and extra.isVisibleTo(item)
+
+
+# -- several runs ---------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class Overlay:
+    """Another run's curves drawn beside the window's own run: a live run of a comparison, or a pin.
+
+    ``history`` is read on every ``refresh()`` (it may grow in place); ``colour`` is '#rrggbb';
+    ``faded`` draws it paler and behind the live runs (a pin); ``weight_histograms`` is the run's latest
+    ``[(edges, counts), ...]`` (as ``WeightsPlot.set_weight_histograms`` takes), or None."""
+
+    key: str
+    label: str
+    history: History
+    colour: str
+    faded: bool = False
+    weight_histograms: list | None = None
+
+
+# Where colour alone does not say which run a line belongs to (a run's layers are shades of its
+# colour), the line style does: run A solid, then dashed, dotted, ...
+RUN_LINE_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
+                   Qt.PenStyle.DashDotLine, Qt.PenStyle.DashDotDotLine)
+PIN_FADE = 0.5          # a pin's colour: this far from its own colour towards the background
+PRIMARY_LABEL = "this run"   # the window's run when the caller gave it no name
+PIN_PREFIX = "pin: "
+
+
+class _Run:
+    """One run's curves in a plot: the window's own run (``key`` "") or an overlay."""
+
+    def __init__(self, key: str):
+        self.key = key
+        self.history: History | None = None
+        self.label = ""
+        self.colour: str | None = None
+        self.faded = False
+        self.index = 0                  # position among the runs: picks the line style where needed
+        self.weight_histograms = None
+        self.series: dict[str, _Series] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.shown: dict[str, bool] = {}
+        self.display_key = None
+        self.dirty = True               # redraw on the next refresh whatever the rows say
+        self.n_layers = 0
+        self.pool: list[pg.PlotDataItem] = []   # per-layer curves, kept for reuse when layers come back
+        self.objective = _Growable()
+        self.objective_inputs = (np.nan, np.nan)
+
+    def items(self) -> list[pg.PlotDataItem]:
+        return list({id(c): c for c in [*self.curves.values(), *self.pool]}.values())
 
 
 # -- widgets ------------------------------------------------------------------------------------------
@@ -364,12 +422,17 @@ class _MetricPlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.history: History | None = None
-        self.series: dict[str, _Series] = {}
-        self.curves: dict[str, pg.PlotDataItem] = {}
+        # the window's own run; its curves and series are also reachable as self.curves / self.series
+        self._primary = _Run("")
+        self.series: dict[str, _Series] = self._primary.series
+        self.curves: dict[str, pg.PlotDataItem] = self._primary.curves
+        self._drawn = self._primary.drawn
+        self._overlays: dict[str, _Run] = {}       # key -> run, in the order given to set_overlays
+        self._primary_label: str | None = None
+        self._primary_colour: str | None = None
+        self._legend_signature = None
+        self._legend_samples: list[pg.PlotDataItem] = []
         self._labels: dict[str, str] = {}
-        self._shown: dict[str, bool] = {}
-        self._display_key = None
         self._log = False
         self._log_x = _remembered_log_epochs()   # epoch axis scale, shared by all plots of a window
         self._hover_scene_pos = QPointF()
@@ -405,7 +468,6 @@ class _MetricPlot(QWidget):
         # changed is re-rendered, which costs more than everything else in a frame.
         self._auto_x = True
         self._range = None
-        self._drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.view_box.disableAutoRange()
         self._setting_range = False
 
@@ -427,6 +489,31 @@ class _MetricPlot(QWidget):
         # in the middle of its own paint (a segfault seen under pytest-qt).
         self.plot_widget.installEventFilter(self)
         self.plot_item.setLogMode(self._log_x, self._log)
+
+    # the window's own run, under the names the single-run plots always had
+    @property
+    def history(self) -> History | None:
+        return self._primary.history
+
+    @history.setter
+    def history(self, value: History | None) -> None:
+        self._primary.history = value
+
+    @property
+    def _shown(self) -> dict[str, bool]:
+        return self._primary.shown
+
+    @_shown.setter
+    def _shown(self, value: dict) -> None:
+        self._primary.shown = value
+
+    @property
+    def _display_key(self):
+        return self._primary.display_key
+
+    @_display_key.setter
+    def _display_key(self, value) -> None:
+        self._primary.display_key = value
 
     # -- construction helpers ------------------------------------------------------------------------
     def _muted(self) -> QColor:
@@ -534,9 +621,17 @@ class _MetricPlot(QWidget):
     # -- subclass hooks ------------------------------------------------------------------------------
     def _columns(self) -> dict[str, np.ndarray]:
         """Key -> full column (a view into the history) for every curve that should be drawn now."""
+        return self._columns_for(self._primary)
+
+    def _columns_for(self, run: _Run) -> dict[str, np.ndarray]:
+        """Key -> full column of ``run.history`` for every curve of the run that should be drawn now."""
         raise NotImplementedError
 
     def _describe(self, row: int) -> str:
+        return f"epoch {int(self.history['epoch'][row])}: {self._row_text(self._primary, row)}"
+
+    def _row_text(self, run: _Run, row: int) -> str:
+        """The values of ``run``'s row ``row`` for the hover readout, without the epoch."""
         raise NotImplementedError
 
     def _wants(self, key: str, series: _Series) -> bool:
@@ -545,6 +640,25 @@ class _MetricPlot(QWidget):
 
     def _on_history_changed(self):
         """Called by set_history before the first draw (e.g. to rebuild per-layer curves)."""
+
+    def _prepare_run(self, run: _Run) -> None:
+        """Make sure ``run`` has the curves its history needs (called before each of its redraws)."""
+
+    def _style_run(self, run: _Run) -> None:
+        """Give ``run``'s curves their pens for the current mode (single run or coloured runs)."""
+
+    def _overlays_changed(self) -> None:
+        """Called after set_overlays/set_primary changed something (e.g. weight histograms)."""
+
+    def _style_key_entries(self) -> list[tuple[str, str, Qt.PenStyle]]:
+        """Extra legend entries in coloured mode: (label, colour, line style), e.g. "test" dashed."""
+        return []
+
+    def _run_legend_colour(self, run: _Run) -> str:
+        return self.run_colour(run)
+
+    def _run_legend_style(self, run: _Run) -> Qt.PenStyle:
+        return Qt.PenStyle.SolidLine
 
     # -- public API ----------------------------------------------------------------------------------
     def set_history(self, history: History) -> None:
@@ -556,16 +670,17 @@ class _MetricPlot(QWidget):
         for series in self.series.values():
             series.reset()
         self._drawn.clear()
+        self._primary.dirty = True
         self._auto_x = True     # a new run: follow it again
         self._redraw(force=True)
 
     def refresh(self) -> None:
-        """The history grew: draw the new rows (cost independent of the run's length)."""
-        if self.history is not None:
+        """The histories grew: draw the new rows (cost independent of the runs' length)."""
+        if self.history is not None or self._overlays:
             self._redraw(force=False)
 
     def clear(self) -> None:
-        """Forget the history and blank the plot."""
+        """Forget the window's history and blank its curves (overlays stay: they have their own)."""
         self.history = None
         for key, series in self.series.items():
             series.reset()
@@ -575,6 +690,125 @@ class _MetricPlot(QWidget):
         self._display_key = None
         self._drawn.clear()
         self._range = None
+        if self._overlays:
+            self._redraw(force=True)
+
+    @property
+    def coloured(self) -> bool:
+        """True when runs are told apart by colour: there are overlays, or the window's run has a name."""
+        return bool(self._overlays) or self._primary_label is not None
+
+    @property
+    def overlays(self) -> list[str]:
+        """The keys of the overlays shown, in order."""
+        return list(self._overlays)
+
+    def set_primary(self, label: str | None, colour: str | None = None) -> None:
+        """Name and colour the window's own run (compare mode: run A); None, None: the single-run look
+        (as long as there are no overlays either)."""
+        label = None if label is None else str(label)
+        colour = None if colour is None else str(colour)
+        if colour is not None:
+            mix(colour, colour, 0.0)   # ValueError for a colour that is not '#rrggbb'
+        if (label, colour) == (self._primary_label, self._primary_colour):
+            return
+        was = self.coloured
+        self._primary_label, self._primary_colour = label, colour
+        self._restyle(all_runs=was != self.coloured, runs=[self._primary])
+        self._overlays_changed()
+        self._redraw(force=True)
+        self._update_legend()
+
+    def set_overlays(self, overlays) -> None:
+        """Draw these runs or pins (``list[Overlay]``) beside the window's run, replacing the previous
+        ones. An overlay whose key was shown before keeps its curves (and its drawn rows, if its history
+        is the same object); curves of overlays no longer listed are removed from the plot."""
+        overlays = list(overlays or [])
+        seen = set()
+        for o in overlays:
+            if not isinstance(o, Overlay):
+                raise TypeError(f"set_overlays: expected Overlay items, got {type(o).__name__}")
+            if not isinstance(o.history, History):
+                raise TypeError(f"set_overlays: overlay {o.key!r}: expected a History, "
+                                f"got {type(o.history).__name__}")
+            if o.key in seen:
+                raise ValueError(f"set_overlays: the key {o.key!r} is given twice")
+            seen.add(o.key)
+            mix(o.colour, o.colour, 0.0)   # ValueError for a colour that is not '#rrggbb'
+        was = self.coloured
+        runs: dict[str, _Run] = {}
+        restyle = []
+        for i, o in enumerate(overlays, start=1):
+            run = self._overlays.get(o.key)
+            if run is None:
+                run = _Run(o.key)
+            if run.history is not o.history:
+                run.history = o.history
+                for series in run.series.values():
+                    series.reset()
+                run.drawn.clear()
+                run.objective = _Growable()
+                run.dirty = True
+            style = (str(o.label), str(o.colour), bool(o.faded), i)
+            if style != (run.label, run.colour, run.faded, run.index):
+                run.label, run.colour, run.faded, run.index = style
+                restyle.append(run)
+            run.weight_histograms = o.weight_histograms
+            runs[o.key] = run
+        for key, run in self._overlays.items():
+            if key not in runs:
+                self._drop_run(run)
+        order_changed = list(runs) != list(self._overlays)
+        self._overlays = runs
+        self._restyle(all_runs=was != self.coloured, runs=restyle)
+        self._overlays_changed()
+        if order_changed or restyle or was != self.coloured:
+            self._range = None
+        self._redraw(force=False)
+        self._update_legend()
+        if not self._runs():
+            self._apply_range()
+
+    def run_colour(self, run: _Run) -> str:
+        """The colour a run is drawn in ('#rrggbb'): a pin's is faded towards the background."""
+        if run is self._primary:
+            colour = self._primary_colour or self._fg.name()
+        else:
+            colour = run.colour or self._fg.name()
+        return mix(colour, self._bg.name(), PIN_FADE) if run.faded else colour
+
+    def run_label(self, run: _Run) -> str:
+        if run is self._primary:
+            return self._primary_label or PRIMARY_LABEL
+        return (PIN_PREFIX if run.faded else "") + run.label
+
+    def run_style(self, run: _Run) -> Qt.PenStyle:
+        """The line style that tells ``run`` apart where colour alone does not (its layers are shades)."""
+        return RUN_LINE_STYLES[run.index % len(RUN_LINE_STYLES)]
+
+    def _all_series(self) -> list[_Series]:
+        return [series for run in (self._primary, *self._overlays.values()) for series in run.series.values()]
+
+    def _runs(self) -> list[_Run]:
+        """The runs to draw: the window's (when it has a history) first, then the overlays in order."""
+        return ([self._primary] if self.history is not None else []) + list(self._overlays.values())
+
+    def _restyle(self, all_runs: bool, runs=()) -> None:
+        for run in ([self._primary, *self._overlays.values()] if all_runs else runs):
+            if run is self._primary or run.curves:
+                self._style_run(run)
+            run.display_key = None
+            run.dirty = True
+        self._legend_signature = None
+
+    def _drop_run(self, run: _Run) -> None:
+        for curve in run.items():
+            self.plot_item.removeItem(curve)
+        run.curves.clear()
+        run.pool.clear()
+        run.series.clear()
+        run.drawn.clear()
+        run.history = None
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.plot_widget and event.type() == QEvent.Type.Leave:
@@ -589,47 +823,63 @@ class _MetricPlot(QWidget):
         self.hover_line.hide()
 
     # -- drawing -------------------------------------------------------------------------------------
-    def _visible_rows(self, n: int) -> tuple[int, int] | None:
+    def _visible_rows(self, n: int, history: History | None = None) -> tuple[int, int] | None:
         """Rows to re-bucket finely when the user has zoomed into a short stretch, else None."""
+        history = self.history if history is None else history
         if n == 0 or self._auto_x or any(self.view_box.autoRangeEnabled()):
             return None
         left, right = (self._view_to_epoch(v) for v in self.view_box.viewRange()[0])
-        epochs = self.history["epoch"]
+        epochs = history["epoch"]
         start = max(0, int(np.searchsorted(epochs, left)) - 1)
         stop = min(n, int(np.searchsorted(epochs, right)) + 1)
         if stop - start < 2 or stop - start > ZOOM_DETAIL_ROWS:
             return None
         return start, stop
 
-    def _log_floor(self, keys) -> float:
-        lowest = min((self.series[k].min_positive for k in keys), default=math.inf)
+    def _log_floor(self, keys, run: _Run | None = None) -> float:
+        series = (run or self._primary).series
+        lowest = min((series[k].min_positive for k in keys), default=math.inf)
         return 0.5 * lowest if math.isfinite(lowest) else FALLBACK_LOG_FLOOR
 
     def _redraw(self, force: bool) -> None:
-        if self.history is None:
+        runs = self._runs()
+        if not runs:
             return
-        columns = self._columns()
-        changed = force
-        for key, column in columns.items():
-            changed |= self.series[key].sync(column)
-        n = len(self.history)
-        rows = self._visible_rows(n)
-        shown = {key: key in columns and self._wants(key, self.series[key]) for key in self.curves}
-        key = (n, rows, self._log, self._log_x, tuple(k for k, v in shown.items() if v))
-        if not changed and key == self._display_key:
+        drew = False
+        for run in runs:
+            drew |= self._redraw_run(run, force)
+        if not drew:
             return
-        self._display_key = key
-        epochs = self.history["epoch"]
-        floor = self._log_floor([k for k, v in shown.items() if v]) if self._log else None
-        for k, curve in self.curves.items():
-            if shown[k]:
-                self._drawn[k] = self.series[k].points(epochs, rows, floor, self._log_x)
-                curve.setData(*self._drawn[k])
-        self._set_shown(shown)
+        self._update_legend()
         self._apply_range()
         self._after_redraw()
         if self.readout.isVisibleTo(self):   # keep the hover text in step with the data under the cursor
             self._on_mouse_moved(self._hover_scene_pos)
+
+    def _redraw_run(self, run: _Run, force: bool) -> bool:
+        """Bring ``run``'s curves up to date with its history; True if anything was drawn."""
+        self._prepare_run(run)
+        columns = self._columns_for(run)
+        changed = force or run.dirty
+        run.dirty = False
+        for key, column in columns.items():
+            changed |= run.series[key].sync(column)
+        history = run.history
+        n = len(history)
+        rows = self._visible_rows(n, history)
+        shown = {key: key in columns and self._wants(key, run.series[key]) for key in run.curves}
+        key = (n, rows, self._log, self._log_x, tuple(k for k, v in shown.items() if v))
+        if not changed and key == run.display_key:
+            return False
+        run.display_key = key
+        epochs = history["epoch"]
+        floor = self._log_floor([k for k, v in shown.items() if v], run) if self._log else None
+        for k, curve in run.curves.items():
+            if shown[k]:
+                run.drawn[k] = run.series[k].points(epochs, rows, floor, self._log_x)
+                curve.setData(*run.drawn[k])
+        self._set_run_shown(run, shown)
+        return True
 
     def _after_redraw(self):
         pass
@@ -645,7 +895,7 @@ class _MetricPlot(QWidget):
             vb.disableAutoRange()
             self._auto_x = True
             self._range = None
-        drawn = [self._drawn[k] for k, on in self._shown.items() if on and k in self._drawn]
+        drawn = [run.drawn[k] for run in self._runs() for k, on in run.shown.items() if on and k in run.drawn]
         drawn = [(x, y) for x, y in drawn if x.size]
         if not drawn:   # nothing yet: a plain empty frame rather than pyqtgraph's unit square
             target = ((0.0, 2.0) if self._log_x else (0.0, 100.0),
@@ -691,19 +941,46 @@ class _MetricPlot(QWidget):
             finally:
                 self._setting_range = False
 
-    def _set_shown(self, shown: dict[str, bool]) -> None:
-        """Show/hide curves and keep the legend listing exactly the shown ones, in a fixed order."""
-        if shown == self._shown:
+    def _set_run_shown(self, run: _Run, shown: dict[str, bool]) -> None:
+        if shown == run.shown:
             return
-        self._shown = dict(shown)
-        for key, curve in self.curves.items():
-            curve.setVisible(shown[key])
-        if getattr(self, "legend", None) is not None:
-            self.legend.clear()
-            for key in self._legend_keys():
-                if shown[key]:
-                    self.legend.addItem(self.curves[key], self._labels[key])
-            self._fit_legend()
+        run.shown = dict(shown)
+        for key, curve in run.curves.items():
+            curve.setVisible(bool(shown.get(key)))
+
+    def _set_shown(self, shown: dict[str, bool]) -> None:
+        """Show/hide the window's run's curves and keep the legend listing what is shown."""
+        self._set_run_shown(self._primary, shown)
+        self._update_legend()
+
+    def _update_legend(self) -> None:
+        """Rebuild the legend when what it should list changed: the shown curves of a single run, or
+        one entry per run (its colour and name) plus what the line styles mean, when runs are coloured."""
+        if getattr(self, "legend", None) is None:
+            return
+        if self.coloured:
+            entries = [(self.run_label(run), self._run_legend_colour(run), self._run_legend_style(run))
+                       for run in self._runs() if any(run.shown.values())]
+            if entries:
+                entries += self._style_key_entries()
+            signature = ("runs", tuple(entries))
+        else:
+            keys = [key for key in self._legend_keys() if self._shown.get(key)]
+            signature = ("curves", tuple((key, self._labels.get(key, key)) for key in keys))
+        if signature == self._legend_signature:
+            return
+        self._legend_signature = signature
+        self.legend.clear()
+        if signature[0] == "curves":
+            for key, label in signature[1]:
+                self.legend.addItem(self.curves[key], label)
+        else:
+            while len(self._legend_samples) < len(entries):
+                self._legend_samples.append(pg.PlotDataItem(antialias=True))
+            for (label, colour, style), sample in zip(entries, self._legend_samples):
+                sample.setPen(pg.mkPen(colour, width=2, style=style))
+                self.legend.addItem(sample, _html_escape(label))
+        self._fit_legend()
 
     def _fit_legend(self) -> None:
         """As many legend columns as fit under the plot (a wider legend would widen, and clip, the plot)."""
@@ -735,7 +1012,7 @@ class _MetricPlot(QWidget):
             now = self.view_box.viewRange()[0]
             if ours is not None and abs(now[0] - ours[0]) + abs(now[1] - ours[1]) > 1e-9 * max(1.0, ours[1]):
                 self._auto_x = False   # someone else (the user's wheel or drag) moved the epochs
-        if self.history is not None:
+        if self._runs():
             self._redraw(force=False)   # re-buckets the visible rows when zoomed; no-op otherwise
 
     # -- log axis ------------------------------------------------------------------------------------
@@ -745,11 +1022,12 @@ class _MetricPlot(QWidget):
         self._redraw(force=True)
 
     # -- hover ---------------------------------------------------------------------------------------
-    def nearest_row(self, epoch: float) -> int | None:
-        """Index of the history row whose epoch is closest to ``epoch``."""
-        if self.history is None or len(self.history) == 0:
+    def nearest_row(self, epoch: float, history: History | None = None) -> int | None:
+        """Index of the row of ``history`` (default: the window's) whose epoch is closest to ``epoch``."""
+        history = self.history if history is None else history
+        if history is None or len(history) == 0:
             return None
-        epochs = self.history["epoch"]
+        epochs = history["epoch"]
         i = int(np.searchsorted(epochs, epoch))
         if i >= epochs.size:
             return epochs.size - 1
@@ -763,11 +1041,24 @@ class _MetricPlot(QWidget):
             self.hide_readout()
             return
         p = self.view_box.mapSceneToView(scene_pos)
-        row = self.nearest_row(self._view_to_epoch(p.x()))
-        if row is None:
+        epoch = self._view_to_epoch(p.x())
+        runs = [run for run in self._runs() if len(run.history)]
+        if not runs:
             self.hide_readout()
             return
-        self.readout.setText(self._describe(row))
+        lead = runs[0]
+        row = self.nearest_row(epoch, lead.history)
+        if not self.coloured:
+            text = self._describe(row)
+        else:   # a line per run, each at its own row nearest the cursor
+            lines = [f"epoch {int(lead.history['epoch'][row])}"]
+            for run in runs:
+                r = self.nearest_row(epoch, run.history)
+                at_epoch = int(run.history["epoch"][r])
+                lines.append(f"{self.run_label(run)}: {self._row_text(run, r)}"
+                             + ("" if at_epoch == int(lead.history["epoch"][row]) else f" (epoch {at_epoch})"))
+            text = "\n".join(lines)
+        self.readout.setText(text)
         self.readout.adjustSize()
         # Slide the text across the cursor as the cursor crosses the plot (left-aligned at the left
         # edge, right-aligned at the right), above the cursor in the lower half and below it in the
@@ -780,7 +1071,7 @@ class _MetricPlot(QWidget):
         y = at.y() + 14 if at.y() < box.center().y() else at.y() - h - 8
         self.readout.move(max(0, min(x, self.plot_widget.viewport().width() - w)),
                           max(0, min(y, self.plot_widget.viewport().height() - h)))
-        self.hover_line.setValue(self._epoch_to_view(float(self.history["epoch"][row])))
+        self.hover_line.setValue(self._epoch_to_view(float(lead.history["epoch"][row])))
         self.readout.show()
         self.readout.raise_()
         self.hover_line.show()
@@ -790,19 +1081,24 @@ class LossPlot(_MetricPlot):
     """Train/test/validation loss (or error rate) and the penalty vs epoch, with best/stop markers."""
 
     y_label = "loss"
+    # key, legend label, single-run colour and style, drawn bold
+    _CURVES = (("train", "train", TRAIN_COLOR, Qt.PenStyle.SolidLine, True),
+               ("test", "test", TEST_COLOR, Qt.PenStyle.SolidLine, True),
+               ("validation", "validation", VALIDATION_COLOR, Qt.PenStyle.DashDotLine, False),
+               ("penalty", "penalty", PENALTY_COLOR, Qt.PenStyle.DashLine, False),
+               ("objective", "train + penalty", TRAIN_COLOR, Qt.PenStyle.DotLine, False))
+    # with several runs each run has its colour, and the line style says which curve it is
+    _RUN_STYLES = {"train": Qt.PenStyle.SolidLine, "test": Qt.PenStyle.DashLine,
+                   "validation": Qt.PenStyle.DashDotLine, "penalty": Qt.PenStyle.DotLine,
+                   "objective": Qt.PenStyle.DotLine}
     _LOSS = {"train": "train_loss", "test": "test_loss", "validation": "validation_loss"}
     _ERROR = {"train": "train_error", "test": "test_error", "validation": "validation_error"}
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._add_legend()
-        self._add_curve("train", "train", curve_pen(TRAIN_COLOR), bold=True)
-        self._add_curve("test", "test", curve_pen(TEST_COLOR), bold=True)
-        self._add_curve("validation", "validation", curve_pen(VALIDATION_COLOR, Qt.PenStyle.DashDotLine))
-        self._add_curve("penalty", "penalty", curve_pen(PENALTY_COLOR, Qt.PenStyle.DashLine))
-        self._add_curve("objective", "train + penalty", curve_pen(TRAIN_COLOR, Qt.PenStyle.DotLine))
-        self._objective = _Growable()
-        self._objective_inputs = (np.nan, np.nan)
+        for key, label, colour, style, bold in self._CURVES:
+            self._add_curve(key, label, curve_pen(colour, style), bold=bold)
 
         self.error_button = self._add_toggle(
             "Error rate", "Plot the fraction of misclassified points instead of the loss.", False,
@@ -835,7 +1131,7 @@ class LossPlot(_MetricPlot):
         self.numbers.hide()
         self.marks = QLabel(self)          # plain text of the markers' notes
         self.marks.hide()
-        self._header_parts = ("", "")
+        self._header_parts = ("", "", [])
         self.best_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(TEST_COLOR, width=1, style=Qt.PenStyle.DashLine))
         self.stop_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(self._fg, width=1,
                                                                 style=Qt.PenStyle.DashDotDotLine))
@@ -856,81 +1152,170 @@ class LossPlot(_MetricPlot):
 
     def _on_mode(self, *_):
         self.plot_item.setLabel("left", "error rate" if self.error_mode else "loss", color=self._fg.name())
-        for series in self.series.values():
+        for series in self._all_series():
             series.reset()
         self._redraw(force=True)
 
     def _on_smoothing(self, *_):
         factor = self.smooth_factor.value() if self.smooth_button.isChecked() else None
-        for series in self.series.values():
+        for series in self._all_series():
             series.set_smoothing(factor or None)
         self._redraw(force=True)
 
     def set_history(self, history: History) -> None:
         """Show ``history`` from scratch; the best/stop markers are cleared (they belong to the old run)."""
-        self._objective = _Growable()
+        self._primary.objective = _Growable()
         self.set_best_epoch(None)
         self.set_stop_epoch(None)
         super().set_history(history)
 
     def clear(self) -> None:
         super().clear()
-        self._objective = _Growable()
+        self._primary.objective = _Growable()
         self.set_best_epoch(None)
         self.set_stop_epoch(None)
         self.empty_note.hide()
         self._update_header()
 
-    def _objective_column(self) -> np.ndarray:
+    # -- runs ----------------------------------------------------------------------------------------
+    def _prepare_run(self, run: _Run) -> None:
+        if run is self._primary or run.curves:
+            return
+        for key, *_ in self._CURVES:
+            curve = make_curve(curve_pen(self._fg))
+            self.plot_item.addItem(curve)
+            curve.hide()
+            run.curves[key] = curve
+            run.series[key] = _Series()
+            run.series[key].set_smoothing(self.series["train"].smoothing)
+            run.shown[key] = False
+        self._style_run(run)
+
+    def _style_run(self, run: _Run) -> None:
+        coloured = self.coloured
+        for key, _, colour, style, bold in self._CURVES:
+            curve = run.curves.get(key)
+            if curve is None:
+                continue
+            if coloured:
+                colour, style, bold = self.run_colour(run), self._RUN_STYLES[key], bold and not run.faded
+            curve.setPen(curve_pen(colour, style))
+            set_bold(curve, bold)
+            curve.setZValue(-1 if run.faded else 0)   # pins behind the live runs
+
+    def _style_key_entries(self):
+        muted = self._muted().name()
+        shown = {k for run in self._runs() for k, on in run.shown.items() if on}
+        entries = [(label, muted, self._RUN_STYLES[key]) for key, label in
+                   (("train", "train"), ("test", "test"), ("validation", "validation"),
+                    ("objective", "train + penalty")) if key in shown]
+        return entries
+
+    def _objective_column(self, run: _Run | None = None) -> np.ndarray:
         """train_loss + penalty, extended by the new rows only."""
-        train, penalty = self.history["train_loss"], self.history["penalty"]
-        done = self._objective.n
-        if done > train.size or (done and (not _same(train[done - 1], self._objective_inputs[0])
-                                           or not _same(penalty[done - 1], self._objective_inputs[1]))):
-            self._objective, done = _Growable(), 0
+        run = run or self._primary
+        train, penalty = run.history["train_loss"], run.history["penalty"]
+        done = run.objective.n
+        if done > train.size or (done and (not _same(train[done - 1], run.objective_inputs[0])
+                                           or not _same(penalty[done - 1], run.objective_inputs[1]))):
+            run.objective, done = _Growable(), 0
         if train.size > done:
             # a missing penalty counts as none, so the objective exists whenever the loss does
-            self._objective.append(train[done:] + np.nan_to_num(penalty[done:], nan=0.0))
-            self._objective_inputs = (train[-1], penalty[-1])
-        return self._objective.view
+            run.objective.append(train[done:] + np.nan_to_num(penalty[done:], nan=0.0))
+            run.objective_inputs = (train[-1], penalty[-1])
+        return run.objective.view
 
-    def _columns(self):
-        h = self.history
+    def _columns_for(self, run: _Run):
+        h = run.history
         names = self._ERROR if self.error_mode else self._LOSS
         cols = {key: h[name] for key, name in names.items()}
         if not self.error_mode:
             cols["penalty"] = h["penalty"]
             if self.objective_button.isChecked():
-                cols["objective"] = self._objective_column()
+                cols["objective"] = self._objective_column(run)
         return cols
 
     def _wants(self, key, series):
         if key == "penalty":
-            return series.max_abs > 0   # no regularisation: an all-zero line only adds clutter
+            # no regularisation: an all-zero line only adds clutter; with several runs, one line per
+            # run more than the plot can carry (the "Objective" toggle draws loss + penalty per run)
+            return series.max_abs > 0 and not self.coloured
         return series.has_data
 
-    def current_numbers(self) -> str:
-        """The last epoch's losses and errors as text ("" without rows): "loss / error: train 0.052 / 3.1% · ..."."""
-        h = self.history
+    # -- numbers ---------------------------------------------------------------------------------------
+    @staticmethod
+    def last_values(h: History, columns) -> dict[str, float]:
+        """The last evaluated value of each column: of the last evaluated row when the history says
+        which rows were evaluated (an ``evaluated`` column), else each column's last finite value."""
+        row = None
+        try:
+            evaluated = h["evaluated"]
+        except KeyError:
+            evaluated = None
+        if evaluated is not None:
+            row = last_finite_index(np.where(evaluated > 0, 1.0, np.nan))
+        out = {}
+        for column in columns:
+            values = h[column]
+            v = float(values[row]) if row is not None else math.nan
+            if not math.isfinite(v):
+                i = last_finite_index(values)
+                v = float(values[i]) if i is not None else math.nan
+            out[column] = v
+        return out
+
+    def _number_parts(self, h: History | None) -> tuple[bool, list[tuple[str, float, float]]]:
+        """(any error rates, [(key, loss, error), ...]) of the last evaluated values of ``h``."""
         if h is None or len(h) == 0:
-            return ""
+            return False, []
+        values = self.last_values(h, list(self._LOSS.values()) + list(self._ERROR.values()))
         parts = []
         for key in ("train", "test", "validation"):
-            loss = float(h[self._LOSS[key]][-1])
-            error = float(h[self._ERROR[key]][-1])
-            if not np.isfinite(loss) and not np.isfinite(error):
-                continue
-            values = [_fmt(loss) if np.isfinite(loss) else "–"]
-            if np.isfinite(error):
-                values.append(_percent(error))
-            parts.append(f"{key} {' / '.join(values)}")
+            loss, error = values[self._LOSS[key]], values[self._ERROR[key]]
+            if math.isfinite(loss) or math.isfinite(error):
+                parts.append((key, loss, error))
+        return any(math.isfinite(e) for _, _, e in parts), parts
+
+    def current_numbers(self) -> str:
+        """The last evaluated epoch's losses and errors as text ("" without rows):
+        "loss / error: train 0.052 / 3.1% · ..."."""
+        errors, parts = self._number_parts(self.history)
         if not parts:
             return ""
-        errors = any(np.isfinite(float(h[name][-1])) for name in self._ERROR.values())
-        return f"{'loss / error' if errors else 'loss'}: " + " · ".join(parts)
+        texts = []
+        for key, loss, error in parts:
+            values = [_fmt(loss) if math.isfinite(loss) else "–"]
+            if math.isfinite(error):
+                values.append(_percent(error))
+            texts.append(f"{key} {' / '.join(values)}")
+        return f"{'loss / error' if errors else 'loss'}: " + " · ".join(texts)
+
+    def run_numbers(self) -> list[tuple[str, str, str]]:
+        """With several runs: (label, colour, "train / test" numbers) per run, the window's run first."""
+        out = []
+        for run in self._runs():
+            errors, parts = self._number_parts(run.history)
+            got = {key: (loss, error) for key, loss, error in parts}
+            if "train" not in got and "test" not in got:
+                continue
+            train, test = got.get("train", (math.nan, math.nan)), got.get("test", (math.nan, math.nan))
+            text = " / ".join(_fmt(v) if math.isfinite(v) else "–" for v in (train[0], test[0]))
+            if errors:
+                text += " (" + " / ".join(_percent(v) if math.isfinite(v) else "–" for v in (train[1], test[1])) + ")"
+            out.append((self.run_label(run), self.run_colour(run), text))
+        return out
+
+    def _runs_header(self, runs) -> str:
+        """One chunk per run, each kept on one line (the header wraps between runs only)."""
+        errors = any("(" in text for _, _, text in runs)
+        head = f"train / test {'loss (error)' if errors else 'loss'}:"
+        chunks = [f'<b style="color:{c}">{_nbsp(_html_escape(label))}</b>&nbsp;{_nbsp(text)}'
+                  for label, c, text in runs]
+        return head + " " + " &nbsp; ".join(chunks)
 
     def _update_header(self) -> None:
         numbers = self.current_numbers()
+        runs = self.run_numbers() if self.coloured else []
         marks = []
         for key, color, glyph in (("best", TEST_COLOR, "┆"), ("stop", self._fg.name(), "┊")):
             epoch, what, detail = self._marks[key]
@@ -940,18 +1325,23 @@ class LossPlot(_MetricPlot):
                 detail = detail[:MARKER_DETAIL_CHARS - 1].rstrip() + "…"
             marks.append((color, glyph, f"{what}: {float(epoch):.0f}" + (f" ({detail})" if detail else "")))
         marks_text = "   ".join(f"{g} {t}" for _, g, t in marks)
-        if (numbers, marks_text) == self._header_parts:
+        if (numbers, marks_text, runs) == self._header_parts:
             return
-        self._header_parts = (numbers, marks_text)
+        self._header_parts = (numbers, marks_text, runs)
         self.numbers.setText(numbers)
         self.marks.setText(marks_text)
-        colored = numbers
-        for key, color in (("train", TRAIN_COLOR), ("test", TEST_COLOR), ("validation", VALIDATION_COLOR)):
-            colored = colored.replace(f" {key} ", f' <b style="color:{color}">{key}</b> ', 1)
-        html = [colored] if numbers else []
+        if runs:
+            colored = self._runs_header(runs)
+        else:
+            colored = numbers
+            for key, color in (("train", TRAIN_COLOR), ("test", TEST_COLOR), ("validation", VALIDATION_COLOR)):
+                colored = colored.replace(f" {key} ", f' <b style="color:{color}">{key}</b> ', 1)
+        html = [colored] if colored else []
         html += [f'<span style="color:{c}">{g} {_html_escape(t)}</span>' for c, g, t in marks]
         self.header.setText("&nbsp;&nbsp;&nbsp;".join(html))
-        tip = "The last epoch's loss and, after the slash, its error rate (the share of misclassified points)."
+        tip = ("The last evaluated epoch's loss and, after the slash, its error rate (the share of "
+               "misclassified points)." if not runs else
+               "Each run's last evaluated train and test loss, and in brackets their error rates.")
         self.header.setToolTip(tip + (f"\nStopped: {self.stop_reason}" if self.stop_reason else ""))
 
     def _after_redraw(self):
@@ -964,16 +1354,15 @@ class LossPlot(_MetricPlot):
             self.empty_note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
         self.empty_note.setVisible(nothing)
 
-    def _describe(self, row: int) -> str:
-        h = self.history
-        head = f"epoch {int(h['epoch'][row])}:"
+    def _row_text(self, run: _Run, row: int) -> str:
+        h = run.history
         fmt = _percent if self.error_mode else _fmt
         names = self._ERROR if self.error_mode else self._LOSS
         values = [(key, h[name][row]) for key, name in names.items()]
-        if not self.error_mode and self._shown.get("penalty"):
+        if not self.error_mode and run.shown.get("penalty"):
             values.append(("penalty", h["penalty"][row]))
         text = ", ".join(f"{key} {fmt(v)}" for key, v in values if np.isfinite(v))
-        return f"{head} {text}" if text else f"{head} no values"
+        return text or "no values"
 
     # -- markers -------------------------------------------------------------------------------------
     def set_best_epoch(self, epoch: float | None, label: str = "best test") -> None:
@@ -997,6 +1386,10 @@ class LossPlot(_MetricPlot):
 
 
 MARKER_DETAIL_CHARS = 48   # longer early-stopping reasons are cut in the header (the banner has them in full)
+
+
+def _nbsp(html: str) -> str:
+    return html.replace(" ", "&nbsp;")
 
 
 def _html_escape(text: str) -> str:
@@ -1029,30 +1422,40 @@ def layer_label(j: int, n: int) -> str:
 class _LayerStrip(pg.GraphicsWidget):
     """One line under the plot naming every layer: "input", a numbered swatch per layer, "output".
 
-    Used instead of a legend when there are many layers (a legend of 10 entries takes several rows)."""
+    Used instead of a legend when there are many layers (a legend of 10 entries takes several rows).
+    With several runs each swatch is split into a band per run (the run's shade for that layer), so
+    the strip also shows how each run's lightness maps to its layers."""
 
     HEIGHT = 16
+    BAND = 5          # px per run when there are more than three runs
 
     def __init__(self, fg: QColor):
         super().__init__()
         self._fg = QColor(fg)
         self.colors: list[QColor] = []
+        self.rows: list[list[QColor]] = []
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.set_layers([])
 
     def set_layers(self, colors) -> None:
-        self.colors = [QColor(c) for c in colors]
-        height = self.HEIGHT if self.colors else 0
+        """One run: a swatch per layer in ``colors`` (input first); [] hides the strip."""
+        self.set_rows([colors] if len(colors) else [])
+
+    def set_rows(self, rows) -> None:
+        """Several runs: ``rows[i]`` is run i's colour per layer (runs may have different layer counts)."""
+        self.rows = [[QColor(c) for c in row] for row in rows if len(row)]
+        self.colors = self.rows[0] if self.rows else []
+        height = max(self.HEIGHT, self.BAND * len(self.rows) + 2) if self.rows else 0
         self.setMinimumHeight(height)
         self.setMaximumHeight(height)
-        self.setVisible(bool(self.colors))
+        self.setVisible(bool(self.rows))
         self.update()
 
     def labels(self) -> list[str]:
-        return [str(j + 1) for j in range(len(self.colors))]
+        return [str(j + 1) for j in range(max((len(r) for r in self.rows), default=0))]
 
     def paint(self, painter, option, widget=None):
-        if not self.colors:
+        if not self.rows:
             return
         rect = self.boundingRect()
         font = painter.font()
@@ -1061,17 +1464,23 @@ class _LayerStrip(pg.GraphicsWidget):
         metrics = painter.fontMetrics()
         left, right = "input", "output"
         lw, rw = metrics.horizontalAdvance(left) + 6, metrics.horizontalAdvance(right) + 6
-        n = len(self.colors)
+        n = len(self.labels())
         box = min(36.0, max(12.0, (rect.width() - lw - rw) / n))
         x0 = rect.left() + (rect.width() - (lw + rw + n * box)) / 2
         h = rect.height() - 2
+        band = h / len(self.rows)
         painter.setPen(self._fg)
         painter.drawText(QRectF(x0, rect.top(), lw - 4, rect.height()),
                          Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, left)
-        for j, color in enumerate(self.colors):
-            cell = QRectF(x0 + lw + j * box, rect.top() + 1, box, h)
-            painter.fillRect(cell, color)
-            painter.setPen(QColor("black") if color.lightness() > 140 else QColor("white"))
+        for j in range(n):
+            cell = QRectF(x0 + lw + j * box, rect.top() + 1, box - (1 if len(self.rows) > 1 else 0), h)
+            lightness = []
+            for i, row in enumerate(self.rows):
+                if j < len(row):
+                    painter.fillRect(QRectF(cell.left(), cell.top() + i * band, cell.width(), band), row[j])
+                    lightness.append(row[j].lightness())
+            painter.setPen(QColor("black") if lightness and sum(lightness) / len(lightness) > 140
+                           else QColor("white") if lightness else self._fg)
             painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, str(j + 1))
         painter.setPen(self._fg)
         painter.drawText(QRectF(x0 + lw + n * box + 4, rect.top(), rw, rect.height()),
@@ -1079,7 +1488,10 @@ class _LayerStrip(pg.GraphicsWidget):
 
 
 class GradientPlot(_MetricPlot):
-    """Per-layer gradient magnitude vs epoch on a log axis, coloured from input side to output side."""
+    """Per-layer gradient magnitude vs epoch on a log axis, coloured from input side to output side.
+
+    With several runs, each run's layers are shades of the run's colour (darkest: input side) drawn
+    in the run's line style, and the layer strip under the plot shows every run's shades."""
 
     y_label = "|dW|"
 
@@ -1092,11 +1504,15 @@ class GradientPlot(_MetricPlot):
         self._log = True
         self.plot_item.setLogMode(self._log_x, True)
         self._add_log_epochs_toggle()
-        self.n_layers = 0
-        self._pool: list[pg.PlotDataItem] = []
+        self._pool = self._primary.pool
         self.layer_strip = _LayerStrip(self._fg)
         self.layer_strip.setParentItem(self.plot_item)
         self.plot_item.layout.addItem(self.layer_strip, 5, 1)
+
+    @property
+    def n_layers(self) -> int:
+        """The window's run's layer count (the number of its curves)."""
+        return self._primary.n_layers
 
     @property
     def column(self) -> str:
@@ -1105,7 +1521,7 @@ class GradientPlot(_MetricPlot):
     def _on_mode(self, *_):
         self.plot_item.setLabel("left", "mean |dW|" if self.mean_button.isChecked()
                                 else self.y_label, color=self._fg.name())
-        for series in self.series.values():
+        for series in self._all_series():
             series.reset()
         self._redraw(force=True)
 
@@ -1114,55 +1530,103 @@ class GradientPlot(_MetricPlot):
         lo, hi = (0.15, 1.0) if self.dark else (0.0, 0.85)
         return pg.colormap.get("viridis").map(np.linspace(lo, hi, n) if n > 1 else [lo], mode="qcolor")
 
-    def _build_curves(self, n: int) -> None:
-        """Show ``n`` layer curves, reusing (restyling) existing ones; spare ones are hidden, not deleted,
-        so switching architectures back and forth creates nothing new."""
-        self.legend.clear()
-        self.curves.clear()
-        self.series.clear()
-        self._labels.clear()
-        for j, color in enumerate(self.layer_colors(n)):
-            pen = curve_pen(color)
-            bold = j in (0, n - 1)   # input and output layers: the two ends of the gradient ladder
-            if j < len(self._pool):
-                curve = self._pool[j]
-                curve.setPen(pen)
-                set_bold(curve, bold)
+    def run_layer_colors(self, run: _Run, n: int | None = None) -> list[QColor]:
+        """The colours of ``run``'s layers: viridis for a single run, else shades of the run's colour."""
+        n = run.n_layers if n is None else n
+        if not self.coloured:
+            return list(self.layer_colors(n))
+        base = self._primary_colour or self._fg.name() if run is self._primary else run.colour
+        shades = shade_ramp(base, n, self.dark)
+        if run.faded:
+            shades = [mix(c, self._bg.name(), PIN_FADE) for c in shades]
+        return [QColor(c) for c in shades]
+
+    def _build_curves(self, n: int, run: _Run | None = None) -> None:
+        """Give ``run`` (default: the window's) ``n`` layer curves, reusing (restyling) existing ones;
+        spare ones are hidden, not deleted, so switching architectures back and forth creates nothing new."""
+        run = run or self._primary
+        run.curves.clear()
+        run.series.clear()
+        run.drawn.clear()
+        if run is self._primary:
+            self._labels.clear()
+        for j in range(n):
+            if j < len(run.pool):
+                curve = run.pool[j]
             else:
-                curve = make_curve(pen, bold)
+                curve = make_curve(curve_pen(self._fg))
                 self.plot_item.addItem(curve)
-                self._pool.append(curve)
+                run.pool.append(curve)
             key = f"layer{j}"
-            self.curves[key] = curve
-            self.series[key] = _Series()
-            self._labels[key] = layer_label(j, n)
-        for curve in self._pool[n:]:
+            run.curves[key] = curve
+            run.series[key] = _Series()
+            if run is self._primary:
+                self._labels[key] = layer_label(j, n)
+        for curve in run.pool[n:]:
             curve.setData([], [])
             curve.hide()
-        self._shown = {key: None for key in self.curves}   # forces the legend rebuild on the next draw
-        self.n_layers = n
-        many = n > SHORT_LAYER_LABELS
-        self.layer_strip.set_layers(self.layer_colors(n) if many else [])
+        run.shown = {key: None for key in run.curves}   # forces visibility (and legend) on the next draw
+        run.n_layers = n
+        run.display_key = None
+        self._style_run(run)
+
+    def _style_run(self, run: _Run) -> None:
+        n = run.n_layers
+        colours = self.run_layer_colors(run, n)
+        style = self.run_style(run) if self.coloured else Qt.PenStyle.SolidLine
+        for j, curve in enumerate(run.curves.values()):
+            curve.setPen(curve_pen(colours[j], style))
+            # input and output layers: the two ends of the gradient ladder
+            set_bold(curve, j in (0, n - 1) and not run.faded)
+            curve.setZValue(-1 if run.faded else 0)
+        self._update_layer_strip()
+
+    def _update_layer_strip(self) -> None:
+        if self.coloured:
+            self.layer_strip.set_rows([self.run_layer_colors(run) for run in
+                                       (self._primary, *self._overlays.values()) if run.n_layers])
+        else:
+            many = self.n_layers > SHORT_LAYER_LABELS
+            self.layer_strip.set_layers(self.layer_colors(self.n_layers) if many else [])
+
+    def _overlays_changed(self) -> None:
+        self._update_layer_strip()
+
+    def _drop_run(self, run: _Run) -> None:
+        super()._drop_run(run)
+        run.n_layers = 0
+
+    def _run_legend_colour(self, run: _Run) -> str:
+        colours = self.run_layer_colors(run)
+        return colours[len(colours) // 2].name() if colours else self.run_colour(run)
+
+    def _run_legend_style(self, run: _Run) -> Qt.PenStyle:
+        return self.run_style(run)
 
     def _on_history_changed(self):
         if self.history.n_layers != self.n_layers:   # only after a reset to another architecture
             self._build_curves(self.history.n_layers)
 
+    def _prepare_run(self, run: _Run) -> None:
+        if run is not self._primary and run.n_layers != run.history.n_layers:
+            self._build_curves(run.history.n_layers, run)
+
     def _legend_keys(self):
         # many layers: the one-line strip of numbered swatches names them all instead
         return [] if self.n_layers > SHORT_LAYER_LABELS else list(self.curves)
 
-    def _columns(self):
-        data = self.history[self.column]
-        return {f"layer{j}": data[:, j] for j in range(self.n_layers)}
+    def _columns_for(self, run: _Run):
+        data = run.history[self.column]
+        return {f"layer{j}": data[:, j] for j in range(run.n_layers)}
 
-    def _describe(self, row: int) -> str:
-        data = self.history[self.column][row]
-        layers = range(self.n_layers) if self.n_layers <= 4 else (0, self.n_layers - 1)
+    def _row_text(self, run: _Run, row: int) -> str:
+        data = run.history[self.column][row]
+        n = run.n_layers
+        layers = range(n) if n <= 4 else (0, n - 1)
         text = ", ".join(f"layer {j + 1} {_fmt(data[j])}" for j in layers)
-        if self.n_layers > 1 and data[-1] > 0 and np.isfinite(data[0]):
+        if n > 1 and data[-1] > 0 and np.isfinite(data[0]):
             text += f"  (input/output {data[0] / data[-1]:.2g})"
-        return f"epoch {int(self.history['epoch'][row])}: {text}"
+        return text
 
 
 NEAR_ZERO_TOP = 1.04     # the share axis: 0 to 1, with room for the "1" tick label
@@ -1211,9 +1675,15 @@ class WeightsPlot(GradientPlot):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
+        self.per_layer_button = self._add_toggle(
+            "Per layer", "With several runs: one histogram outline per layer of each run (shades of the run's "
+                         "colour, darkest: input side) instead of one outline per run for all its weights.",
+            False, lambda *_: self._show_histograms())
         self.hist_widget.hide()
         self.log_count_button.setVisible(False)
+        self.per_layer_button.setVisible(False)
         self._hist_curves: list[pg.PlotDataItem] = []
+        self._outlines: list[tuple[np.ndarray, np.ndarray]] = []
         self.histograms: list[tuple[np.ndarray, np.ndarray]] = []
         self._hist_range = None
 
@@ -1233,33 +1703,60 @@ class WeightsPlot(GradientPlot):
     def set_weight_histograms(self, histograms) -> None:
         """Show one histogram per layer: ``[(edges, counts), ...]``, input side first, ``len(edges) ==
         len(counts) + 1``. An empty list or None hides the histogram. Existing items are reused."""
-        hists = []
-        for edges, counts in histograms or []:
-            edges = np.asarray(edges, dtype=float).ravel()
-            counts = np.asarray(counts, dtype=float).ravel()
-            if edges.size != counts.size + 1:
-                raise ValueError(f"set_weight_histograms: {edges.size} edges for {counts.size} counts "
-                                 "(expected one edge more than counts)")
-            hists.append((edges, counts))
-        self.histograms = hists
-        if hists and self.hist_widget.isHidden():   # appearing: 3/5 of the width for the curves, 2/5 here
+        self.histograms = _checked_histograms(histograms)
+        self._show_histograms()
+
+    def _overlays_changed(self) -> None:
+        super()._overlays_changed()
+        self._show_histograms()
+
+    def _hist_outlines(self) -> list[tuple[np.ndarray, np.ndarray, QColor, Qt.PenStyle]]:
+        """(edges, counts, colour, style) of every outline to draw."""
+        if not self.coloured:
+            colours = self.layer_colors(len(self.histograms)) if self.histograms else []
+            return [(e, c, QColor(colours[j]), Qt.PenStyle.SolidLine) for j, (e, c) in enumerate(self.histograms)]
+        out = []
+        for run in (self._primary, *self._overlays.values()):
+            if run is self._primary:
+                hists = self.histograms
+            else:
+                try:
+                    hists = _checked_histograms(run.weight_histograms)
+                except (ValueError, TypeError):   # an overlay's bad histograms are left out, not fatal
+                    hists = []
+            if not hists:
+                continue
+            style = self.run_style(run)
+            if self.per_layer_button.isChecked():
+                colours = self.run_layer_colors(run, len(hists))
+                out += [(e, c, colours[j], style) for j, (e, c) in enumerate(hists)]
+            else:
+                edges, counts = sum_histograms(hists)
+                out.append((edges, counts, QColor(self.run_colour(run)), style))
+        return out
+
+    def _show_histograms(self) -> None:
+        outlines = self._hist_outlines()
+        self._outlines = [(e, c) for e, c, _, _ in outlines]
+        if outlines and self.hist_widget.isHidden():   # appearing: 3/5 of the width for the curves, 2/5 here
             total = max(self.splitter.width(), 250)
             self.splitter.setSizes([total * 3 // 5, total - total * 3 // 5])
-        self.hist_widget.setVisible(bool(hists))
-        self.log_count_button.setVisible(bool(hists))
-        colors = self.layer_colors(len(hists)) if hists else []
-        while len(self._hist_curves) < len(hists):
+        self.hist_widget.setVisible(bool(outlines))
+        self.log_count_button.setVisible(bool(outlines))
+        self.per_layer_button.setVisible(bool(outlines) and self.coloured)
+        while len(self._hist_curves) < len(outlines):
             curve = make_curve(curve_pen(self._fg))
             curve.setData([0.0, 1.0], [0.0], stepMode="center")
             self.hist_item.addItem(curve)
             self._hist_curves.append(curve)
         for j, curve in enumerate(self._hist_curves):
-            if j >= len(hists):
+            if j >= len(outlines):
                 curve.hide()
                 continue
-            edges, counts = hists[j]
-            if curve.opts["pen"].color() != colors[j]:
-                curve.setPen(curve_pen(colors[j]))
+            edges, counts, colour, style = outlines[j]
+            pen = curve.opts["pen"]
+            if pen.color() != colour or pen.style() != style:
+                curve.setPen(curve_pen(colour, style))
             curve.setData(edges, self._count_values(counts), stepMode="center")
             curve.show()
         self._apply_hist_range()
@@ -1271,14 +1768,14 @@ class WeightsPlot(GradientPlot):
 
     def _on_log_count(self, on: bool) -> None:
         self.hist_item.setLogMode(False, bool(on))
-        self.set_weight_histograms(self.histograms)
+        self._show_histograms()
 
     def _apply_hist_range(self) -> None:
-        if not self.histograms:
+        if not self._outlines:
             return
-        lo = min(float(e[0]) for e, _ in self.histograms)
-        hi = max(float(e[-1]) for e, _ in self.histograms)
-        top = max((float(c.max()) for _, c in self.histograms if c.size), default=1.0)
+        lo = min(float(e[0]) for e, _ in self._outlines)
+        hi = max(float(e[-1]) for e, _ in self._outlines)
+        top = max((float(c.max()) for _, c in self._outlines if c.size), default=1.0)
         if self.log_count_button.isChecked():
             y_range = (math.log10(HIST_LOG_FLOOR), max(1.0, math.ceil(math.log10(max(top, 1.0)))))
         else:
@@ -1292,16 +1789,29 @@ class WeightsPlot(GradientPlot):
         self._log = bool(on)
         self.plot_item.setLogMode(self._log_x, self._log)
         self.plot_item.setLabel("left", "‖W‖" if on else self.y_label, color=self._fg.name())
-        for series in self.series.values():
+        for series in self._all_series():
             series.reset()
         self._redraw(force=True)
 
-    def _describe(self, row: int) -> str:
-        data = self.history[self.column][row]
-        layers = range(self.n_layers) if self.n_layers <= 4 else (0, self.n_layers - 1)
+    def _row_text(self, run: _Run, row: int) -> str:
+        data = run.history[self.column][row]
+        n = run.n_layers
+        layers = range(n) if n <= 4 else (0, n - 1)
         fmt = _fmt if self.norm_button.isChecked() else _percent
-        text = ", ".join(f"layer {j + 1} {fmt(data[j])}" for j in layers)
-        return f"epoch {int(self.history['epoch'][row])}: {text}"
+        return ", ".join(f"layer {j + 1} {fmt(data[j])}" for j in layers)
+
+
+def _checked_histograms(histograms) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(edges, counts), ...]`` as float arrays; ValueError when edges are not one more than counts."""
+    hists = []
+    for edges, counts in histograms or []:
+        edges = np.asarray(edges, dtype=float).ravel()
+        counts = np.asarray(counts, dtype=float).ravel()
+        if edges.size != counts.size + 1:
+            raise ValueError(f"set_weight_histograms: {edges.size} edges for {counts.size} counts "
+                             "(expected one edge more than counts)")
+        hists.append((edges, counts))
+    return hists
 
 
 COMPACT_LR_WIDTH = 150   # px: a constant learning rate's dock shrinks to its one line of text
@@ -1315,6 +1825,7 @@ class LearningRatePlot(_MetricPlot):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._add_legend()   # empty for a single run (the axis says it all); names the runs otherwise
         self._add_curve("learning_rate", "learning rate", curve_pen(LEARNING_RATE_COLOR), bold=True)
         self.log_button = self._add_toggle(
             "Log y", "Use a logarithmic y axis, which turns an exponential decay into a straight line.",
@@ -1365,20 +1876,54 @@ class LearningRatePlot(_MetricPlot):
         self.compact_changed.emit(on)
 
     def _after_redraw(self):
-        rates = self.history["learning_rate"] if self.history is not None else np.empty(0)
-        finite = rates[np.isfinite(rates)]
-        constant = finite.size == 0 or bool(finite.min() == finite.max())
-        text = (f"Learning rate {_fmt(finite[-1])}, constant so far." if finite.size
-                else "The learning rate is plotted here when it changes (a schedule).")
-        self._set_compact(constant, text)
+        # folded while every run has had one and the same rate; runs at different rates are plotted
+        rates = set()
+        for run in self._runs():
+            series = run.series.get("learning_rate")
+            if series is not None and series.has_data:   # its extremes, kept up to date row by row
+                rates.update((series.lo, series.hi))
+        if not rates:
+            text = "The learning rate is plotted here when it changes (a schedule)."
+        elif self.coloured:
+            text = f"Learning rate {_fmt(next(iter(rates)))} in every run, constant so far."
+        else:
+            text = f"Learning rate {_fmt(next(iter(rates)))}, constant so far."
+        self._set_compact(len(rates) <= 1, text)
+
+    def _prepare_run(self, run: _Run) -> None:
+        if run is self._primary or run.curves:
+            return
+        curve = make_curve(curve_pen(self._fg))
+        self.plot_item.addItem(curve)
+        curve.hide()
+        run.curves["learning_rate"] = curve
+        run.series["learning_rate"] = _Series()
+        run.shown["learning_rate"] = False
+        self._style_run(run)
+
+    def _style_run(self, run: _Run) -> None:
+        curve = run.curves.get("learning_rate")
+        if curve is None:
+            return
+        if self.coloured:   # equal rates overlap exactly: the line styles keep both visible
+            curve.setPen(curve_pen(self.run_colour(run), self.run_style(run)))
+        else:
+            curve.setPen(curve_pen(LEARNING_RATE_COLOR))
+        set_bold(curve, not run.faded)
+        curve.setZValue(-1 if run.faded else 0)
+
+    def _run_legend_style(self, run: _Run) -> Qt.PenStyle:
+        return self.run_style(run)
+
+    def _legend_keys(self):
+        return []
 
     def clear(self) -> None:
         super().clear()
         self._after_redraw()
 
-    def _columns(self):
-        return {"learning_rate": self.history["learning_rate"]}
+    def _columns_for(self, run: _Run):
+        return {"learning_rate": run.history["learning_rate"]}
 
-
-    def _describe(self, row: int) -> str:
-        return f"epoch {int(self.history['epoch'][row])}: learning rate {_fmt(self.history['learning_rate'][row])}"
+    def _row_text(self, run: _Run, row: int) -> str:
+        return f"learning rate {_fmt(run.history['learning_rate'][row])}"
