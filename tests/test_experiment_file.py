@@ -710,3 +710,158 @@ def test_a_garbage_sweep_is_a_clear_error(tmp_path, sweep, words):
     message = str(err.value)
     assert words in message and str(path) in message and "Traceback" not in message
     assert len(message) < 600
+
+
+# -- the optional comparison (issue 7: runs side by side are saved with the experiment) -----------------------
+
+def _compared(long_history=False):
+    """Run A (the top-level fields) and two more runs, each with its own network, weights and history."""
+    exp = _experiment()
+    exp.comparison_a_label = "A: 3-2 tanh"
+    n_rows = experiment_module.HISTORY_LIST_ROWS + 5 if long_history else 4
+    runs = []
+    for i, changes in enumerate(({"regularization": {"l2": 0.03}},
+                                 {"architecture": {"hidden_layers": [5]}, "optimizer": {"learning_rate": 0.3}}), 1):
+        config = experiment_module.apply_changes(exp.config, changes)
+        n_layers = len(config.architecture.hidden_layers) + 1
+        runs.append({"label": f"run {i} é", "changes": changes, "weights": _weights(config, n_classes=2, seed=i),
+                     "history": _history(n_layers, epochs=n_rows)})
+    exp.comparison = runs
+    return exp
+
+
+@pytest.mark.parametrize("long_history", [False, True], ids=["lists", "base64"])
+def test_a_comparison_round_trips_exactly(tmp_path, long_history):
+    exp = _compared(long_history)
+    path = tmp_path / "compared.nnviz"
+    save_experiment(exp, path)
+    doc = json.loads(path.read_text())
+    assert doc["version"] == 2 and [r["label"] for r in doc["comparison"]] == ["A: 3-2 tanh", "run 1 é", "run 2 é"]
+    assert set(doc["comparison"][0]) == {"label"}       # run A's settings, weights and history are the top-level ones
+    back = load_experiment(path)
+    assert back == exp and back.comparison_a_label == "A: 3-2 tanh"
+    for run, saved in zip(back.comparison, exp.comparison):
+        assert run["label"] == saved["label"] and run["changes"] == saved["changes"]
+        for (w, b), (w2, b2) in zip(run["weights"], saved["weights"]):
+            assert np.array_equal(w, w2) and np.array_equal(b, b2)      # bit for bit
+        for column in ("train_loss", "test_loss", "grad_norm", "validation_loss"):
+            assert np.array_equal(run["history"][column], saved["history"][column], equal_nan=True)
+    assert [c.to_dict() for c in back.run_configs()] == [c.to_dict() for c in exp.run_configs()]
+    assert back.run_configs()[2].architecture.hidden_layers == [5]
+
+
+def test_equality_sees_the_comparison():
+    exp, other = _compared(), _compared()
+    assert exp == other
+    other.comparison[1]["weights"][0][0][0, 0] += 1e-12
+    assert exp != other
+    other = _compared()
+    other.comparison[0]["label"] = "renamed"
+    assert exp != other
+    other = _compared()
+    other.comparison_a_label = "renamed"
+    assert exp != other
+    assert exp != _experiment()
+
+
+def test_a_comparison_without_weights_or_history_and_the_lessons_round_trip():
+    exp = _compared()
+    for run in exp.comparison:
+        run["weights"] = run["history"] = None
+    assert experiment_from_json(experiment_to_json(exp)) == exp
+    from nnviz.presets import PRESETS
+    for name, preset in PRESETS.items():
+        lesson = preset.build_comparison()
+        back = experiment_from_json(experiment_to_json(lesson))
+        assert back == lesson
+        if preset.is_comparison:
+            assert [back.comparison_a_label] + [r["label"] for r in back.comparison] == [r.label for r in preset.runs]
+            assert [c.to_dict() for c in back.run_configs()] == [preset.config(r).to_dict() for r in preset.runs]
+        else:
+            assert back.comparison is None
+    large = experiment_from_json(experiment_to_json(PRESETS["large-weights"].build_comparison()))
+    assert large.weights[0][0].ravel().tolist() == [1.0, 1.0]            # each run's fixed initial weights
+    assert large.comparison[0]["weights"][0][0].ravel().tolist() == [10.0, 10.0]
+
+
+def test_files_without_a_comparison_load_as_before_and_write_no_comparison_key():
+    exp = _experiment()
+    text = experiment_to_json(exp)
+    assert "comparison" not in json.loads(text)
+    back = experiment_from_json(text)
+    assert back.comparison is None and back.comparison_a_label == "" and back == exp
+    doc = json.loads(text)
+    doc["comparison"] = None                                  # null is the same as absent
+    assert experiment_from_json(json.dumps(doc)).comparison is None
+
+
+def _bad(doc_change):
+    doc = json.loads(experiment_to_json(_compared()))
+    doc_change(doc)
+    return doc
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.update(comparison={"runs": []}), "comparison: expected a list of runs"),
+    (lambda d: d.update(comparison=d["comparison"][:1]), "comparison: expected 2 to 4 runs, got 1"),
+    (lambda d: d.update(comparison=d["comparison"] + d["comparison"][1:]), "comparison: expected 2 to 4 runs, got 5"),
+    (lambda d: d["comparison"].__setitem__(1, "L2"), "comparison[1]: expected an object"),
+    (lambda d: d["comparison"][1].update(colour="red"), "comparison[1].colour: unknown key"),
+    (lambda d: d["comparison"][2].pop("label"), "comparison[2].label: missing"),
+    (lambda d: d["comparison"][1].update(label=3), "comparison[1].label: expected text"),
+    (lambda d: d["comparison"][1].update(label="x" * 201), "comparison[1].label: at most 200 characters"),
+    (lambda d: d["comparison"][0].update(changes={"regularization": {"l1": 0.1}}), "comparison[0].changes: the first run"),
+    (lambda d: d["comparison"][0].update(weights=d["weights"]), "comparison[0].weights: the first run's weights"),
+    (lambda d: d["comparison"][1].update(changes=[1]), "comparison[1].changes: expected an object"),
+    (lambda d: d["comparison"][1].update(changes={"regularization": {"l2": -1}}),
+     "comparison[1].changes.regularization.l2: must be at least"),
+    (lambda d: d["comparison"][2].update(changes={"architecture": {"widths": [3]}}),
+     "comparison[2].changes.architecture.widths: unknown field"),
+    (lambda d: d["comparison"][1].update(changes={"problem": "regression"}), "comparison[1].changes.problem"),
+    (lambda d: d["comparison"][2]["weights"].pop(), "comparison[2].weights: the network has 2 weight layers"),
+    (lambda d: d["comparison"][2]["weights"][0]["W"][0].append(0.5), "comparison[2].weights[0].W[0]: expected 5 numbers"),
+    (lambda d: d["comparison"][1]["weights"][1].update(b="zero"), "comparison[1].weights[1].b: expected 2 numbers"),
+    (lambda d: d["comparison"][1].update(weights=d["comparison"][2]["weights"]), "comparison[1].weights"),
+    (lambda d: d["comparison"][2].update(history=d["comparison"][1]["history"]),
+     "comparison[2].history.n_layers: the network has 2 weight layers, the history has 3"),
+    (lambda d: d["comparison"][1]["history"]["train_loss"].__setitem__(0, "low"), "comparison[1].history.train_loss"),
+    (lambda d: d["comparison"][1]["history"].update(colour=[1]), "comparison[1].history.colour: unknown column"),
+])
+def test_a_bad_comparison_is_a_clear_error_with_its_path(tmp_path, change, words):
+    path = tmp_path / "bad-comparison.nnviz"
+    path.write_text(json.dumps(_bad(change)))
+    with pytest.raises(NnvizError) as err:
+        load_experiment(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and words in message and "Traceback" not in message
+    assert len(message) < 600
+
+
+def test_a_bad_base64_history_of_a_compared_run_names_its_path(monkeypatch):
+    monkeypatch.setattr(experiment_module, "HISTORY_LIST_ROWS", 2)
+    doc = json.loads(experiment_to_json(_compared()))
+    assert isinstance(doc["comparison"][2]["history"]["train_loss"], str)
+    doc["comparison"][2]["history"]["train_loss"] = "not base64!"
+    with pytest.raises(FileFormatError, match=r"comparison\[2\]\.history\.train_loss: not base64"):
+        _load_doc(doc)
+
+
+def test_a_comparison_that_would_not_load_back_is_not_saved(tmp_path):
+    path = tmp_path / "never.nnviz"
+    exp = _compared()
+    exp.comparison[0]["weights"][0][0][1, 1] = np.nan
+    with pytest.raises(DataError, match=r"comparison\[1\]\.weights\[0\]\.W: holds a non-finite number"):
+        save_experiment(exp, path)
+    exp = _compared()
+    exp.comparison[1]["history"] = _history(3)                 # run 2 has 2 weight layers
+    with pytest.raises(FileFormatError, match=r"comparison\[2\]\.history\.n_layers"):
+        save_experiment(exp, path)
+    exp = _compared()
+    exp.comparison[1]["changes"] = {"optimizer": {"learning_rate": -1}}
+    with pytest.raises(ConfigError, match=r"comparison\[2\]\.changes\.optimizer\.learning_rate"):
+        save_experiment(exp, path)
+    exp = _compared()
+    exp.comparison[0]["colour"] = "red"
+    with pytest.raises(DataError, match=r"comparison\[1\]\.colour: unknown key"):
+        save_experiment(exp, path)
+    assert not path.exists()
