@@ -224,11 +224,41 @@ def test_a_stopped_run_does_not_hold_the_others_back(make_group):
     assert group.epochs()[0] >= before + 20 and not group.runs[0].last_snapshot.waiting and group.playing
 
 
-def test_the_speed_cap_sizes_the_quantum(make_group):
+class FakeClock:
+    def __init__(self):
+        self.t = 100.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_under_a_speed_cap_the_runs_keep_step_at_the_cap(make_group):
+    """Lock-step must not disturb the cap: two runs at 20 epochs/s train 40 epochs in 2 s, at one epoch."""
     doc, group = make_group(TWO)
-    group.send_all(m.SetSpeed(200))
+    clock = FakeClock()
+    group.clock = clock
+    for run in group.runs:
+        session(run)._clock = clock
+    group.send_all(m.SetSpeed(20))
     group.play()
-    assert group.limit == 20                                 # a tenth of a second at 200 epochs/s
+    for _ in range(200):                  # 2 s, a frame every 10 ms
+        clock.t += 0.01
+        pump(group)
+        a, b = group.epochs()
+        assert abs(a - b) <= 1
+    assert all(39 <= e <= 41 for e in group.epochs()), group.epochs()
+    assert group.limit is None            # both keep up with the cap: it alone keeps them in step
+
+
+def test_a_run_slower_than_the_cap_brings_the_limit_back(make_group):
+    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=200))
+    group.send_all(m.SetSpeed(1000))      # the big network cannot train that fast
+    group.play()
+    for _ in range(30):
+        pump(group)
+        assert group.limit is None or max(group.epochs()) <= group.limit
+    tiny, big = group.epochs()
+    assert group.limit is not None and group.limit - big <= 100 and tiny <= group.limit
 
 
 def test_a_settings_change_that_restarts_one_run_restarts_all(make_group):

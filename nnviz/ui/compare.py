@@ -9,9 +9,11 @@ and whatever the window sends to all runs (:meth:`CompareGroup.send_all`: SetVie
 **Lock-step** (``locked``, on by default): while playing, no run trains past ``limit`` =
 the slowest run's epoch + a quantum (:class:`nnviz.session.messages.SetEpochLimit`), raised as the slowest run
 moves on. The quantum is what the slowest run trains in about :data:`LOCK_SPAN` seconds (at least two of its
-frames; with a speed cap, cap x LOCK_SPAN), so the slowest run never waits for the others while the others
-never get more than that far ahead. Runs that stopped (early stopping, an error, a dead process) do not hold
-the others back. Unlocked, every run trains at its own pace.
+frames; at most cap x LOCK_SPAN under a speed cap), so the slowest run never waits for the others while the
+others never get more than that far ahead. Under a speed cap that every run keeps up with, the cap alone
+keeps them at one epoch and there is no limit (it would only disturb the cap's count); a run slower than
+the cap (a big network) brings the limit back. Runs that stopped (early stopping, an error, a dead process)
+do not hold the others back. Unlocked, every run trains at its own pace.
 """
 from __future__ import annotations
 
@@ -33,6 +35,10 @@ RUN_COLOURS = ("#000000", "#CC79A7", "#009E73", "#56B4E9")
 LOCK_SPAN = 0.1           # seconds of the slowest run's training between two raises of the epoch limit
 FIRST_QUANTUM = 8         # epochs, before the slowest run's speed is known
 MAX_QUANTUM = 1 << 20
+# under a speed cap, runs training at this share of it or more are held by the cap (not by their compute):
+# the cap keeps them in step; below it (a big network slower than the cap) the epoch limit does
+CAP_HOLDS_ENTER = 0.9
+CAP_HOLDS_LEAVE = 0.8
 _RATE_WEIGHT = 0.3        # weight of a new speed sample in the running estimate
 
 
@@ -53,7 +59,8 @@ class CompareGroup(QObject):
         self.colours: list[str] = [RUN_COLOURS[0]]
         self.locked = True
         self.playing = bool(primary.playing)
-        self.limit: int | None = None        # the epoch limit sent to every run (None: none)
+        self.limit: int | None = None        # the epoch limit of every run (None: none)
+        self._sent_limit: dict[int, int | None] = {}   # id(run) -> the limit that run was last sent
         self.clock = clock
         self._make_client = make_client
         self._variants: list = [None]        # the Variant each run trains (None: run A)
@@ -62,6 +69,7 @@ class CompareGroup(QObject):
         self._speed = 0.0                    # the speed cap (SetSpeed via send_all)
         self._quantum = FIRST_QUANTUM
         self._slowest_epoch = 0
+        self._capped = False                 # the speed cap alone keeps the runs in step (see _cap_keeps_step)
         self._pace: dict[int, dict] = {}     # id(run) -> {"t", "epoch", "gen", "waiting", "rate", "dt"}
         self._closed = False
         self._connect_run(primary)
@@ -144,13 +152,15 @@ class CompareGroup(QObject):
         run.send(m.SetPoints(doc.points, doc.points_version))
         for cmd in self._broadcast.values():
             run.send(cmd)
+        self._sent_limit.pop(id(run), None)
         if self.limit is not None:
-            run.send(m.SetEpochLimit(self.limit))
+            self._send_limit(run)
         if self.playing:
             run.play()
 
     def _drop_run(self, run: TrainingRun) -> None:
         self._pace.pop(id(run), None)
+        self._sent_limit.pop(id(run), None)
         try:
             run.frame.disconnect()
             run.playing_changed.disconnect(self._update_playing)
@@ -277,7 +287,7 @@ class CompareGroup(QObject):
         if self.locked and self.playing and self.limit is not None:
             self.limit = self._quantum_now()
             for run in self.runs:   # first: no run trains on to the old limit after its reset
-                run.send(m.SetEpochLimit(self.limit))
+                self._send_limit(run)
         for run in self.runs:
             run.reset()
         self._restart_pacing()
@@ -361,13 +371,25 @@ class CompareGroup(QObject):
             quantum = min(quantum, math.ceil(self._speed * LOCK_SPAN)) if rate else math.ceil(self._speed * LOCK_SPAN)
         self._quantum = max(1, min(MAX_QUANTUM, int(quantum)))
 
+    def _cap_keeps_step(self, pacing: list[TrainingRun]) -> bool:
+        """Under a speed cap, every run setting the pace trains at about the cap (or is not measured yet): the
+        cap alone keeps them at one epoch, and an epoch limit would only get in its way (each new limit
+        restarts a session's cap count, which lets it train an epoch early). With hysteresis."""
+        if self._speed <= 0:
+            self._capped = False
+            return False
+        share = CAP_HOLDS_LEAVE if self._capped else CAP_HOLDS_ENTER
+        rates = [self._pace.get(id(run), {}).get("rate") for run in pacing]
+        self._capped = all(rate is None or rate >= share * self._speed for rate in rates)
+        return self._capped
+
     def _update_limit(self, force: bool = False, playing: bool | None = None) -> None:
-        """Raise (or set, or lift) the epoch limit of every run; sent only when it changes."""
+        """Set, raise or lift the epoch limit of every run; a run is sent it when it changes (or ``force``)."""
         limit = None
         playing = self.playing if playing is None else playing
         if self.locked and playing and self.active:
             pacing = self._pacing_runs() or [run for run in self.runs if run.alive]
-            if pacing:
+            if pacing and not self._cap_keeps_step(pacing):
                 slowest = min(pacing, key=self._epoch)
                 self._update_quantum(slowest)
                 epoch = self._epoch(slowest)
@@ -377,10 +399,14 @@ class CompareGroup(QObject):
                 if self.limit is not None and not force and epoch >= self._slowest_epoch:
                     limit = max(limit, self.limit)
                 self._slowest_epoch = epoch
-        if limit != self.limit or (force and limit is not None):
-            self.limit = limit
-            for run in self.runs:
-                run.send(m.SetEpochLimit(limit))
+        self.limit = limit
+        for run in self.runs:
+            if self._sent_limit.get(id(run)) != limit or (force and limit is not None):
+                self._send_limit(run)
+
+    def _send_limit(self, run: TrainingRun) -> None:
+        self._sent_limit[id(run)] = self.limit
+        run.send(m.SetEpochLimit(self.limit))
 
     # -- errors ------------------------------------------------------------------------------------------
     def _on_run_error(self, run: TrainingRun, message: str, detail: str) -> None:
