@@ -176,7 +176,7 @@ def test_lock_step_keeps_runs_of_different_sizes_at_one_epoch(make_group):
     assert group.locked
     group.play()
     waited = False
-    for _ in range(40):
+    for _ in range(25):
         pump(group)
         epochs = group.epochs()
         # no run is ever past the limit, which is the slowest run's epoch plus the quantum
@@ -196,7 +196,7 @@ def test_unlocked_runs_train_at_their_own_pace(make_group):
     doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=200))
     group.set_locked(False)
     group.play()
-    for _ in range(30):
+    for _ in range(20):
         pump(group)
     assert group.limit is None and all(session(run).epoch_limit is None for run in group.runs)
     tiny, big = group.epochs()
@@ -254,7 +254,7 @@ def test_a_run_slower_than_the_cap_brings_the_limit_back(make_group):
     doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=200))
     group.send_all(m.SetSpeed(1000))      # the big network cannot train that fast
     group.play()
-    for _ in range(30):
+    for _ in range(20):
         pump(group)
         assert group.limit is None or max(group.epochs()) <= group.limit
     tiny, big = group.epochs()
@@ -345,3 +345,24 @@ def test_one_child_per_run_and_all_gone_after_shutdown(qapp):
         group.shutdown()
         primary.shutdown()
     assert not (_children() - before)
+
+
+def test_run_a_restarted_by_the_window_is_held_at_the_limit_again(make_group):
+    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=200))
+    group.play()
+    pump(group, rounds=3)
+    assert session(group.primary).epoch_limit == group.limit is not None
+    group.primary.restart()                     # the window's "Restart training": a new process, paused
+    group.primary.send(m.SetConfig(doc.config))
+    group.primary.send(m.SetPoints(doc.points, doc.points_version))
+    pump(group)
+    assert session(group.primary).epoch_limit == group.limit
+
+
+def test_run_summary_names_the_epoch_and_the_latest_losses(make_group):
+    from nnviz.ui.compare import run_summary
+    doc, group = make_group(TWO)
+    assert run_summary(group.runs[1]) == "starting…"
+    pump(group, epochs=3)
+    text = run_summary(group.runs[1])
+    assert text.startswith("epoch 3  ·  train loss ") and "test loss" in text

@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
 
 from ..engine.config import needs_new_weights
@@ -61,6 +62,7 @@ class CompareGroup(QObject):
         self.playing = bool(primary.playing)
         self.limit: int | None = None        # the epoch limit of every run (None: none)
         self._sent_limit: dict[int, int | None] = {}   # id(run) -> the limit that run was last sent
+        self._clients: dict[int, object] = {}          # id(run) -> its session client when last seen
         self.clock = clock
         self._make_client = make_client
         self._variants: list = [None]        # the Variant each run trains (None: run A)
@@ -95,6 +97,7 @@ class CompareGroup(QObject):
 
     # -- the runs ----------------------------------------------------------------------------------------
     def _connect_run(self, run: TrainingRun) -> None:
+        self._clients[id(run)] = run.client
         run.frame.connect(lambda snap, restarted, r=run: self._on_frame(r, snap, restarted))
         run.playing_changed.connect(self._update_playing)
         if run is not self.runs[0]:
@@ -161,6 +164,7 @@ class CompareGroup(QObject):
     def _drop_run(self, run: TrainingRun) -> None:
         self._pace.pop(id(run), None)
         self._sent_limit.pop(id(run), None)
+        self._clients.pop(id(run), None)
         try:
             run.frame.disconnect()
             run.playing_changed.disconnect(self._update_playing)
@@ -178,6 +182,7 @@ class CompareGroup(QObject):
         run = self.runs[index]
         self._pace.pop(id(run), None)
         run.restart()
+        self._clients[id(run)] = run.client
         self._configs[index] = None
         self._start_run(run)
 
@@ -324,6 +329,10 @@ class CompareGroup(QObject):
     def _on_frame(self, run: TrainingRun, snap, restarted: bool) -> None:
         if run not in self.runs:
             return
+        if self._clients.get(id(run)) is not run.client:   # a new process (the window restarted run A):
+            self._clients[id(run)] = run.client             # it has no epoch limit yet
+            self._sent_limit.pop(id(run), None)
+            self._pace.pop(id(run), None)
         self._measure(run, snap)
         i = self.runs.index(run)
         if i:
@@ -380,7 +389,11 @@ class CompareGroup(QObject):
             return False
         share = CAP_HOLDS_LEAVE if self._capped else CAP_HOLDS_ENTER
         rates = [self._pace.get(id(run), {}).get("rate") for run in pacing]
-        self._capped = all(rate is None or rate >= share * self._speed for rate in rates)
+        # and they are at one epoch (a run a little slower than the cap, or slowed down, drifts behind)
+        epochs = [self._epoch(run) for run in pacing]
+        spread = max(1, math.ceil(self._speed * LOCK_SPAN)) * (2 if self._capped else 1)
+        self._capped = (max(epochs) - min(epochs) <= spread
+                        and all(rate is None or rate >= share * self._speed for rate in rates))
         return self._capped
 
     def _update_limit(self, force: bool = False, playing: bool | None = None) -> None:
@@ -509,6 +522,31 @@ class CompareGroup(QObject):
         done = request["done"]
         self.cancel_states()
         done(entries)
+
+
+def run_summary(run: TrainingRun) -> str:
+    """A caption line for a run: its epoch and its latest training and test loss ("epoch 1,200 · train loss
+    0.081 · test loss 0.108"); epochs whose metrics were not evaluated are skipped."""
+    snap = run.last_snapshot
+    if snap is None:
+        return "starting…"
+    parts = [f"epoch {snap.epoch:,}"]
+    history = run.history
+    for column, name in (("train_loss", "train loss"), ("test_loss", "test loss")):
+        value = _last_finite(history, column)
+        if value is not None:
+            parts.append(f"{name} {value:.3g}")
+    if snap.stop_kind:
+        parts.append("stopped" if snap.stop_kind != "diverged" else "diverged")
+    return "  ·  ".join(parts)
+
+
+def _last_finite(history: History, column: str, look_back: int = 4096) -> float | None:
+    if not len(history):
+        return None
+    values = history[column][-look_back:]
+    finite = np.flatnonzero(np.isfinite(values))
+    return float(values[finite[-1]]) if len(finite) else None
 
 
 def _same_settings(a: dict, b: dict) -> bool:
