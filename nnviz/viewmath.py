@@ -89,14 +89,14 @@ def finite_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return x[keep], y[keep]
 
 
-def last_finite_index(values: np.ndarray, first_chunk: int = 64) -> int | None:
-    """Index of the last finite entry of a 1-D array, or None; looks back from the end in growing
-    chunks, so a column evaluated every few rows costs a few dozen element checks."""
+def last_finite_index(values: np.ndarray, first_chunk: int = 64, test=np.isfinite) -> int | None:
+    """Index of the last entry of a 1-D array that passes ``test`` (default: finite), or None; looks
+    back from the end in growing chunks, so a column evaluated every few rows costs a few dozen checks."""
     values = np.asarray(values)
     end, chunk = values.size, max(1, first_chunk)
     while end > 0:
         start = max(0, end - chunk)
-        hits = np.flatnonzero(np.isfinite(values[start:end]))
+        hits = np.flatnonzero(test(values[start:end]))
         if hits.size:
             return start + int(hits[-1])
         end, chunk = start, chunk * 8

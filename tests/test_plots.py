@@ -797,3 +797,399 @@ def lr_history(rates, h=None):
 def QLabel_(text):   # noqa: N802
     from PySide6.QtWidgets import QLabel
     return QLabel(text)
+
+
+# -- several runs and pins (issue 7 sections 2 and 4) ---------------------------------------------------------
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from nnviz.engine.history import SCALAR_COLUMNS  # noqa: E402
+from nnviz.ui.plots import Overlay, WeightsPlot  # noqa: E402
+
+
+def apart(item, view_box):
+    """Whether a layout item (legend, layer strip) and the data area do not overlap (plot coordinates)."""
+    return not item.geometry().intersects(view_box.geometry())
+
+RUN_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
+
+
+def sample_pens(widget):
+    """(label, pen) of each legend entry."""
+    return [(label.text, sample.item.opts["pen"]) for sample, label in widget.legend.items]
+
+
+def overlay_curves(widget, key):
+    return widget._overlays[key].curves
+
+
+def data_items(widget):
+    return [i for i in widget.plot_item.items if isinstance(i, plots.pg.PlotDataItem)]
+
+
+def test_overlays_are_named_and_coloured_in_the_legend(qtbot):
+    a, b = make_history(300), make_history(200, seed=5)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(a)
+    single = {k: (c.opts["pen"].color().name(), c.opts["pen"].style()) for k, c in w.curves.items()}
+    w.set_primary("L1 0.003", RUN_COLOURS[0])
+    w.set_overlays([Overlay("b", "L2 0.03", b, RUN_COLOURS[1])])
+    assert w.coloured
+    pens = sample_pens(w)
+    assert [label for label, _ in pens][:2] == ["L1 0.003", "L2 0.03"]
+    assert [pen.color().name() for _, pen in pens[:2]] == [c.lower() for c in RUN_COLOURS[:2]]
+    # train vs test by line style, the same in every run, and named in the legend
+    assert ("train", Qt.PenStyle.SolidLine) in [(label, pen.style()) for label, pen in pens]
+    assert ("test", Qt.PenStyle.DashLine) in [(label, pen.style()) for label, pen in pens]
+    for curves, colour in ((w.curves, RUN_COLOURS[0]), (overlay_curves(w, "b"), RUN_COLOURS[1])):
+        assert curves["train"].opts["pen"].color().name() == colour.lower()
+        assert curves["test"].opts["pen"].color().name() == colour.lower()
+        assert curves["train"].opts["pen"].style() == Qt.PenStyle.SolidLine
+        assert curves["test"].opts["pen"].style() == Qt.PenStyle.DashLine
+        assert curves["train"].opts["pen"].widthF() <= 1 and curves["train"].opts["pen"].isCosmetic()
+    x, y = data(overlay_curves(w, "b")["test"])
+    np.testing.assert_array_equal(x, b["epoch"])
+    np.testing.assert_array_equal(y, b["test_loss"])
+    assert w.view_box.viewRange()[0][1] >= 300              # the x range covers every run
+    assert [label for label, _, _ in w.run_numbers()] == ["L1 0.003", "L2 0.03"]   # each run's numbers
+    assert "L1&nbsp;0.003" in w.header.text() and "L2&nbsp;0.03" in w.header.text()
+    # back to one unnamed run: today's look, colours and legend
+    w.set_overlays([])
+    w.set_primary(None, None)
+    assert not w.coloured
+    assert {k: (c.opts["pen"].color().name(), c.opts["pen"].style()) for k, c in w.curves.items()} == single
+    assert legend_labels(w) == ["train", "test", "validation", "penalty"]
+
+
+def test_an_overlay_follows_its_history_as_it_grows_without_new_items(qtbot):
+    a, b = make_history(100), make_history(50, seed=3)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(a)
+    w.set_overlays([Overlay("b", "B", b, RUN_COLOURS[1])])
+    items = list(w.plot_item.items)
+    curve = overlay_curves(w, "b")["train"]
+    for k in range(4):
+        b.extend(make_rows(50 + 25 * k, 25, seed=3))
+        w.refresh()
+    assert w.plot_item.items == items and overlay_curves(w, "b")["train"] is curve
+    x, y = data(curve)
+    assert x[-1] == 150
+    np.testing.assert_array_equal(y, b["train_loss"])
+    # the same overlay given again (as the window does with every frame) changes nothing
+    w.set_overlays([Overlay("b", "B", b, RUN_COLOURS[1])])
+    assert w.plot_item.items == items
+    # a restarted run (a new History under the same key) is drawn from scratch
+    fresh = make_history(10, seed=9)
+    w.set_overlays([Overlay("b", "B", fresh, RUN_COLOURS[1])])
+    np.testing.assert_array_equal(data(curve)[1], fresh["train_loss"])
+
+
+@pytest.mark.parametrize("cls", [LossPlot, GradientPlot, WeightsPlot, LearningRatePlot])
+def test_removing_overlays_removes_their_items(qtbot, cls):
+    w = shown(cls(), qtbot)
+    w.set_history(make_history(100, n_layers=3))
+    before = len(w.plot_item.items)
+    for _ in range(3):   # add and remove repeatedly: nothing accumulates
+        w.set_overlays([Overlay(f"r{i}", f"run {i}", make_history(80, n_layers=10, seed=i), RUN_COLOURS[i])
+                        for i in (1, 2, 3)])
+        assert len(w.plot_item.items) > before
+        w.set_overlays([])
+        assert len(w.plot_item.items) == before
+        assert w.overlays == []
+    assert len(w.legend.items) <= 4 and all(label.text != "run 1" for _, label in w.legend.items)
+
+
+def test_overlays_are_validated(qtbot):
+    w = shown(LossPlot(), qtbot)
+    h = make_history(10)
+    with pytest.raises(TypeError):
+        w.set_overlays([("b", "B", h, "#000000")])
+    with pytest.raises(TypeError):
+        w.set_overlays([Overlay("b", "B", {"epoch": [1]}, "#000000")])
+    with pytest.raises(ValueError):
+        w.set_overlays([Overlay("b", "B", h, "#000000"), Overlay("b", "C", h, "#111111")])
+    with pytest.raises(ValueError):
+        w.set_overlays([Overlay("b", "B", h, "blue-ish")])
+    with pytest.raises(ValueError):
+        w.set_primary("A", "not a colour")
+    assert w.overlays == [] and not w.coloured
+
+
+def test_overlays_without_a_history_of_the_window(qtbot):
+    w = shown(GradientPlot(), qtbot)
+    w.set_overlays([Overlay("pin1", "pinned", make_history(40, n_layers=3), RUN_COLOURS[3], faded=True)])
+    assert all(c.isVisible() for c in overlay_curves(w, "pin1").values())
+    assert "pin: pinned" in legend_labels(w)
+    w.grab()
+    w.clear()      # the window's run forgets its history; the pin stays
+    assert all(c.isVisible() for c in overlay_curves(w, "pin1").values())
+
+
+def hand_made_with_gaps(n=400, every=10, n_layers=2):
+    """A history whose test/error columns are NaN except every ``every``-th epoch (and the last-but-3):
+    what a run that evaluates only some epochs records."""
+    rows = make_rows(0, n, n_layers=n_layers, validation=False)
+    skip = np.arange(n) % every != 0
+    skip[n - 3] = False          # the last evaluated epoch is n - 2 (0-based row n - 3)
+    skip[n - 2:] = True
+    for c in ("test_loss", "test_error", "train_error"):
+        rows[c] = np.where(skip, np.nan, rows[c])
+    if "evaluated" in SCALAR_COLUMNS:   # the record says which rows were evaluated
+        rows["evaluated"] = np.where(skip, 0.0, 1.0)
+    h = History(n_layers, capacity=n)
+    h.extend(rows)
+    return h, ~skip
+
+
+def test_non_evaluated_rows_are_skipped_and_the_line_joins_the_evaluated_ones(qtbot):
+    h, evaluated = hand_made_with_gaps()
+    w = shown(LossPlot(), qtbot, size=(500, 300))
+    w.set_history(h)
+    x, y = data(w.curves["test"])
+    np.testing.assert_array_equal(x, h["epoch"][evaluated])
+    np.testing.assert_array_equal(y, h["test_loss"][evaluated])
+    assert w.curves["test"].isVisible()
+    x, y = data(w.curves["train"])                  # every epoch has a train loss
+    assert len(x) == len(h)
+    w.error_button.setChecked(True)
+    assert np.isfinite(data(w.curves["train"])[1]).all() and len(data(w.curves["train"])[0]) == evaluated.sum()
+    w.error_button.setChecked(False)
+    # drawn as one line: the test colour is painted in (nearly) every pixel column it spans
+    image = w.plot_widget.grab().toImage()
+    left = w.plot_widget.mapFromScene(w.view_box.mapViewToScene(QPointF(10, 0))).x()
+    right = w.plot_widget.mapFromScene(w.view_box.mapViewToScene(QPointF(390, 0))).x()
+    target = QColor(plots.TEST_COLOR)
+    hit = [any(abs(image.pixelColor(px, py).hsvHue() - target.hsvHue()) < 10
+               and image.pixelColor(px, py).hsvSaturation() > 80 for py in range(image.height()))
+           for px in range(left + 2, right - 2)]
+    assert np.mean(hit) > 0.97, np.mean(hit)
+    # the numbers are the last evaluated ones, not NaN
+    last = int(np.flatnonzero(evaluated)[-1])
+    assert f"test {h['test_loss'][last]:.3g} / {100 * h['test_error'][last]:.3g}%" in w.current_numbers()
+    assert "nan" not in w.header.text().lower()
+
+
+def test_non_evaluated_rows_of_a_long_run_leave_no_gaps(qtbot):
+    n = 30_000                                      # past MAX_BUCKETS: the envelope path
+    h, evaluated = hand_made_with_gaps(n, every=97, n_layers=1)
+    for cls in (LossPlot, GradientPlot):
+        w = shown(cls(), qtbot)
+        w.set_history(h)
+        for curve in w.curves.values():
+            if curve.isVisible():
+                x, y = data(curve)
+                assert x.size and np.isfinite(y).all() and np.isfinite(x).all()
+    w = shown(LossPlot(), qtbot)
+    w.set_history(h)
+    w.set_log_epochs(True)                          # the log-epoch head picks single rows: NaN among them
+    x, y = data(w.curves["test"])
+    assert np.isfinite(y).all() and x[0] == 1
+
+
+def test_numbers_come_from_the_last_evaluated_row():
+    nan = np.nan
+    h = {"evaluated": np.array([1.0, 0.0, 1.0, 0.0, 0.0]),
+         "train_loss": np.array([0.9, 0.8, 0.7, 0.6, 0.5]),     # batch means on the unevaluated rows
+         "test_loss": np.array([1.0, nan, 0.75, nan, nan])}
+    assert LossPlot.last_values(h, ["train_loss", "test_loss"]) == {"train_loss": 0.7, "test_loss": 0.75}
+    h.pop("evaluated")                              # without the column: each column's last finite value
+    assert LossPlot.last_values(h, ["train_loss", "test_loss"]) == {"train_loss": 0.5, "test_loss": 0.75}
+    assert np.isnan(LossPlot.last_values({"a": np.full(3, nan)}, ["a"])["a"])
+
+
+def sigmoid_vs_relu(n=300, n_layers=10):
+    """Two runs' gradients: sigmoid's layers orders of magnitude apart, ReLU's within a factor of 2."""
+    sig = make_history(n, n_layers=n_layers)                     # 20x per layer: 10^12 from end to end
+    rows = make_rows(0, n, n_layers=n_layers, seed=4)
+    rows["grad_norm"] = np.exp(-np.arange(1, n + 1) / 400)[:, None] * np.linspace(0.5, 1.0, n_layers)[None, :]
+    relu = History(n_layers, capacity=n)
+    relu.extend(rows)
+    return sig, relu
+
+
+def test_gradient_plot_with_two_runs_of_ten_layers_names_every_layer_and_run(qtbot):
+    sig, relu = sigmoid_vs_relu()
+    w = shown(GradientPlot(), qtbot, size=(700, 300))
+    w.set_history(sig)
+    w.set_primary("sigmoid", RUN_COLOURS[0])
+    w.set_overlays([Overlay("relu", "ReLU", relu, RUN_COLOURS[1])])
+    QApplication.processEvents()   # the plot's layout places the rebuilt legend
+    image = w.grab().toImage()
+    assert legend_labels(w) == ["sigmoid", "ReLU"]
+    assert w.layer_strip.isVisible() and w.layer_strip.labels() == [str(j) for j in range(1, 11)]
+    assert len(w.layer_strip.rows) == 2 and all(len(r) == 10 for r in w.layer_strip.rows)
+    assert w.view_box.height() >= 100, w.view_box.height()
+    assert apart(w.layer_strip, w.view_box) and apart(w.legend, w.view_box)
+    for run_curves, style in ((w.curves, Qt.PenStyle.SolidLine), (overlay_curves(w, "relu"), Qt.PenStyle.DashLine)):
+        pens = [c.opts["pen"] for c in run_curves.values()]
+        assert len(pens) == 10 and all(p.style() == style for p in pens)          # the run: line style
+        lightness = [p.color().lightnessF() for p in pens]
+        assert lightness == sorted(lightness) and lightness[-1] - lightness[0] > 0.4   # the layer: lightness
+        assert len({p.color().name() for p in pens}) == 10
+    hues = [{round(c.opts["pen"].color().hslHueF(), 1) for c in curves.values()}
+            for curves in (w.curves, overlay_curves(w, "relu"))]
+    assert hues[0].isdisjoint(hues[1])                                            # the run: hue
+    # the lesson stays visible: sigmoid's ladder spans decades, ReLU's does not
+    sig_y = [data(c)[1][-1] for c in w.curves.values()]
+    relu_y = [data(c)[1][-1] for c in overlay_curves(w, "relu").values()]
+    assert sig_y[-1] / sig_y[0] > 1e9 and relu_y[-1] / relu_y[0] < 3
+    lo, hi = w.view_box.viewRange()[1]
+    assert lo <= np.log10(min(sig_y)) and hi >= np.log10(max(relu_y))
+    strip = w.layer_strip.sceneBoundingRect()      # every shade of both runs is painted in the strip
+    y = w.plot_widget.mapTo(w, w.plot_widget.mapFromScene(strip.center())).y()
+    painted = {image.pixelColor(x, yy).name() for x in range(image.width()) for yy in range(y - 6, y + 6)}
+    assert sum(c.name() in painted for row in w.layer_strip.rows for c in row) >= 18
+
+
+def test_hover_lists_every_run(qtbot):
+    a, b = make_history(400), make_history(300, seed=2)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(a)
+    w.set_primary("A", RUN_COLOURS[0])
+    w.set_overlays([Overlay("b", "lr 0.3", b, RUN_COLOURS[1])])
+    w.grab()
+    at = w.plot_widget.mapFromScene(w.view_box.mapViewToScene(QPointF(350, 0.4)))
+    qtbot.mouseMove(w.plot_widget.viewport(), at)
+    lines = w.readout.text().split("\n")
+    assert lines[0].startswith("epoch ") and lines[1].startswith("A: train ")
+    assert lines[2].startswith("lr 0.3: train ") and "(epoch 300)" in lines[2]   # B has 300 epochs only
+
+
+def test_legend_click_hides_a_run(qtbot):
+    a, b = make_history(100), make_history(100, seed=1)
+    w = shown(LossPlot(), qtbot)
+    w.set_history(a)
+    w.set_overlays([Overlay("b", "B", b, RUN_COLOURS[1])])
+    sample = next(s for s, label in w.legend.items if label.text == "B")
+    sample.item.setVisible(False)                 # what a click on the sample does
+    w._on_legend_clicked(sample.item)
+    assert not any(c.isVisible() for c in overlay_curves(w, "b").values())
+    assert w.curves["train"].isVisible()
+    test = next(s for s, label in w.legend.items if label.text == "test")
+    test.item.setVisible(False)
+    w._on_legend_clicked(test.item)               # "test" off: in every run
+    assert not w.curves["test"].isVisible() and w.curves["train"].isVisible()
+    sample.item.setVisible(True)
+    w._on_legend_clicked(sample.item)
+    assert overlay_curves(w, "b")["train"].isVisible() and not overlay_curves(w, "b")["test"].isVisible()
+
+
+def test_near_zero_axis_stays_0_to_1_with_runs_and_histograms_per_run(qtbot):
+    def run(share, seed):
+        h = History(3)
+        for e in range(1, 101):
+            h.append({"epoch": e}, {"near_zero": np.array([share * e / 100, share / 2, 0.0]),
+                                    "weight_norm": np.array([3.0, 2.0, 1.0])})
+        return h
+    rng = np.random.default_rng(0)
+    l1 = plots.weight_histograms([rng.laplace(0, 0.02, (2, 8)), rng.laplace(0, 0.02, (8, 8)), rng.laplace(0, 0.02, (8, 1))])
+    l2 = plots.weight_histograms([rng.normal(0, 0.3, (2, 8)), rng.normal(0, 0.3, (8, 8)), rng.normal(0, 0.3, (8, 1))])
+    w = shown(WeightsPlot(), qtbot, size=(700, 300))
+    w.set_history(run(0.07, 0))
+    w.set_weight_histograms(l2)
+    w.set_primary("L2 0.03", RUN_COLOURS[1])
+    w.set_overlays([Overlay("l1", "L1 0.003", run(0.8, 1), RUN_COLOURS[0], weight_histograms=l1)])
+    lo, hi = w.view_box.viewRange()[1]
+    assert lo == pytest.approx(0.0) and 1.0 <= hi <= 1.05
+    # one outline per run, in the run's colour, counting all its weights
+    shown_hists = [c for c in w._hist_curves if c.isVisible()]
+    assert [c.opts["pen"].color().name() for c in shown_hists] == [RUN_COLOURS[1].lower(), RUN_COLOURS[0].lower()]
+    assert data(shown_hists[1])[1].sum() == 2 * 8 + 8 * 8 + 8
+    assert w.per_layer_button.isVisible()
+    w.per_layer_button.setChecked(True)           # each layer of each run: shades of the run's colour
+    shown_hists = [c for c in w._hist_curves if c.isVisible()]
+    assert len(shown_hists) == 6
+    assert [data(c)[1].sum() for c in shown_hists[3:]] == [16, 64, 8]
+    w.log_count_button.setChecked(True)
+    assert all((data(c)[1] > 0).all() for c in shown_hists)
+    w.set_overlays([Overlay("l1", "L1 0.003", run(0.8, 1), RUN_COLOURS[0], weight_histograms=[([0, 1], [1, 2])])])
+    assert sum(c.isVisible() for c in w._hist_curves) == 3   # a run's bad histograms are left out, no crash
+
+
+def test_learning_rates_of_runs(qtbot):
+    w = shown(LearningRatePlot(), qtbot)
+    w.set_history(lr_history(np.full(30, 0.03)))
+    w.set_primary("A", RUN_COLOURS[0])
+    w.set_overlays([Overlay("b", "B", lr_history(np.full(20, 0.03)), RUN_COLOURS[1])])
+    assert w.compact and "every run" in w.constant_note.text()
+    w.set_overlays([Overlay("b", "lr 0.3", lr_history(np.full(20, 0.3)), RUN_COLOURS[1])])
+    assert not w.compact                          # different rates: plotted
+    assert legend_labels(w) == ["A", "lr 0.3"]
+    np.testing.assert_array_equal(data(overlay_curves(w, "b")["learning_rate"])[1], np.full(20, 0.3))
+
+
+def test_pins_stay_behind_and_faded(qtbot):
+    w = shown(LossPlot(), qtbot)
+    w.set_history(make_history(100))
+    w.set_overlays([Overlay("pin1", "ReLU @ epoch 400", make_history(100, seed=1), "#CC79A7", faded=True)])
+    assert "pin: ReLU @ epoch 400" in legend_labels(w)
+    assert legend_labels(w)[0] == plots.PRIMARY_LABEL       # the window's run, named for the comparison
+    pin = overlay_curves(w, "pin1")["train"]
+    assert pin.zValue() < w.curves["train"].zValue() and not plots.is_bold(pin)
+    colour = pin.opts["pen"].color()
+    assert colour.name() != "#cc79a7" and colour.lightness() > QColor("#CC79A7").lightness()
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_rendered_runs_are_readable(qtbot, tmp_path, k):
+    """Pictures for a person to look at (saved under tmp_path); checks that every run's colour is
+    painted and that the legend and strip sit outside the data area."""
+    sig, relu = sigmoid_vs_relu(400)
+    histories = [sig, relu, make_history(400, n_layers=10, seed=2), make_history(300, n_layers=10, seed=3)][:k]
+    labels = ["sigmoid", "ReLU", "tanh", "no regularization"][:k]
+    for cls in (LossPlot, GradientPlot, WeightsPlot):
+        for size in ((700, 300), (480, 260)):
+            w = shown(cls(), qtbot, size=size)
+            w.set_history(histories[0])
+            w.set_primary(labels[0], RUN_COLOURS[0])
+            w.set_overlays([Overlay(f"r{i}", labels[i], histories[i], RUN_COLOURS[i]) for i in range(1, k)])
+            QApplication.processEvents()
+            image = w.grab().toImage()
+            assert image.save(str(tmp_path / f"{cls.__name__}_{k}_{size[0]}.png"))
+            assert apart(w.legend, w.view_box)
+            assert legend_labels(w)[:k] == labels
+            assert w.view_box.height() >= 60, (cls.__name__, size, w.view_box.height())
+            hues = {}
+            for x in range(0, image.width(), 2):
+                for y in range(0, image.height(), 2):
+                    c = image.pixelColor(x, y)
+                    if c.hsvSaturation() > 90:
+                        hues[c.hsvHue() // 10] = hues.get(c.hsvHue() // 10, 0) + 1
+            for colour in RUN_COLOURS[:k]:
+                h = QColor(colour).hsvHue() // 10
+                assert sum(hues.get(b, 0) for b in (h - 1, h, h + 1)) > 10, (cls.__name__, colour)
+
+
+def test_four_runs_of_ten_layers_and_ten_thousand_epochs_stay_cheap(qtbot):
+    n, k, layers = 10_000, 4, 10
+    full = [make_rows(0, n + 100, n_layers=layers, seed=i) for i in range(k)]
+    hists = []
+    for rows in full:
+        h = History(layers, capacity=n + 100)
+        h.extend({c: v[:n] for c, v in rows.items()})
+        hists.append(h)
+    loss, grad = shown(LossPlot(), qtbot, size=(700, 300)), shown(GradientPlot(), qtbot, size=(700, 300))
+    for w in (loss, grad):
+        w.set_history(hists[0])
+        w.set_primary("A", RUN_COLOURS[0])
+        w.set_overlays([Overlay(f"r{i}", f"run {i}", hists[i], RUN_COLOURS[i]) for i in range(1, k)])
+        w.grab()
+    items = {w: list(w.plot_item.items) for w in (loss, grad)}
+    refresh, paint = {loss: [], grad: []}, {loss: [], grad: []}
+    for frame in range(10):
+        for h, rows in zip(hists, full):
+            s = len(h)
+            h.extend({c: v[s:s + 10] for c, v in rows.items()})
+        for w in (loss, grad):
+            t = time.perf_counter()
+            w.refresh()
+            refresh[w].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            w.plot_widget.grab()
+            paint[w].append(time.perf_counter() - t)
+    for w, name in ((loss, "loss"), (grad, "gradient")):
+        assert w.plot_item.items == items[w]                     # curves updated, never recreated
+        drawn = [len(data(c)[0]) for run in w._runs() for c in run.curves.values() if c.isVisible()]
+        assert max(drawn) <= 2 * 1024                            # about one min/max stroke per pixel column
+        print(f"\n{name} plot, {k} runs x {layers} layers x {n} epochs: refresh median "
+              f"{1e3 * np.median(refresh[w]):.1f} ms, paint median {1e3 * np.median(paint[w]):.1f} ms")
+        assert np.median(refresh[w]) < 0.25 and np.median(paint[w]) < 0.5   # loose: a shared, loaded machine

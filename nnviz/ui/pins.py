@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPalette, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu,
                                QToolButton, QVBoxLayout, QWidget)
@@ -148,6 +148,9 @@ class PinsWidget(QWidget):
         self.remove_button = QToolButton(self)
         self.remove_button.setText("×")
         self.remove_button.setAutoRaise(True)
+        font = self.remove_button.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.remove_button.setFont(font)
         self.remove_button.setToolTip("Remove the selected pin (Del)")
         self.remove_button.clicked.connect(self.remove_selected)
         top.addWidget(self.remove_button)
@@ -170,16 +173,26 @@ class PinsWidget(QWidget):
         self.empty_note.setEnabled(False)
         layout.addWidget(self.empty_note)
 
+        # Del/Backspace are read from the list's own key events (a shortcut would need an active window
+        # and could clash with the window's Delete); shown in the menu for discoverability
         self.remove_action = QAction("Remove pin", self)
-        self.remove_action.setShortcuts([QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)])
-        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.remove_action.setShortcut(QKeySequence(Qt.Key.Key_Delete))
+        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.remove_action.triggered.connect(self.remove_selected)
-        self.list.addAction(self.remove_action)
+        self.list.installEventFilter(self)
         self.rename_action = QAction("Rename pin", self)
         self.rename_action.triggered.connect(self.rename_selected)
         self._rebuilding = False
         pin_list.changed.connect(self._rebuild)
         self._rebuild()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if (watched is self.list and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
+                and self.list.state() != QAbstractItemView.State.EditingState):
+            self.remove_selected()
+            return True
+        return super().eventFilter(watched, event)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(180, 110)
@@ -194,20 +207,26 @@ class PinsWidget(QWidget):
 
     def _rebuild(self) -> None:
         current = self.selected_key()
+        pins = self.pin_list.pins
         self._rebuilding = True
         try:
-            self.list.clear()
-            for pin in self.pin_list.pins:
-                item = QListWidgetItem(self._swatch(pin.colour), pin.label)
-                item.setData(KEY_ROLE, pin.key)
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+            same = [self.list.item(i).data(KEY_ROLE) for i in range(self.list.count())] == [p.key for p in pins]
+            if not same:   # added or removed: a new list (a rename updates its item in place, below)
+                self.list.clear()
+            for i, pin in enumerate(pins):
+                item = self.list.item(i) if same else QListWidgetItem(self._swatch(pin.colour), "")
+                if item.text() != pin.label:
+                    item.setText(pin.label)
                 h = pin.history
                 epochs = int(h["epoch"][-1]) if len(h) else 0
                 item.setToolTip(f"{pin.label}\n{epochs} epochs pinned. Double-click or F2 to rename, "
                                 "Del to remove.")
-                self.list.addItem(item)
-                if pin.key == current:
-                    self.list.setCurrentItem(item)
+                if not same:
+                    item.setData(KEY_ROLE, pin.key)
+                    item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+                    self.list.addItem(item)
+                    if pin.key == current:
+                        self.list.setCurrentItem(item)
         finally:
             self._rebuilding = False
         empty = not self.pin_list.pins

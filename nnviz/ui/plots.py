@@ -66,6 +66,18 @@ def _envelope_points(epochs: np.ndarray, start: int, stop: int, stride: int,
     return np.repeat(epochs[centre], 2), np.column_stack((hi, lo)).ravel()
 
 
+def _merge_buckets(lo: np.ndarray, hi: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max envelope buckets merged ``factor`` at a time (the last group may be partial)."""
+    n = lo.size
+    groups = -(-n // factor)
+    pad = groups * factor - n
+    if pad:
+        lo = np.concatenate([lo, np.full(pad, np.nan)])
+        hi = np.concatenate([hi, np.full(pad, np.nan)])
+    return (np.fmin.reduce(lo.reshape(groups, factor), axis=1),
+            np.fmax.reduce(hi.reshape(groups, factor), axis=1))
+
+
 def _pow2_at_least(x: float) -> int:
     return 1 << max(0, math.ceil(math.log2(max(x, 1.0))))
 
@@ -179,17 +191,25 @@ class _Series:
         return self._smoothed.view if self.smoothing else self._raw
 
     def points(self, epochs: np.ndarray, rows: tuple[int, int] | None,
-               floor: float | None, log_x: bool = False) -> tuple[np.ndarray, np.ndarray]:
+               floor: float | None, log_x: bool = False,
+               max_buckets: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """x, y to draw: the whole envelope, or ``rows`` re-bucketed finely; y clipped up to ``floor``.
 
+        ``max_buckets`` (e.g. the plot's width in pixels) merges the envelope's buckets further, so a
+        plot of many curves draws about one min/max stroke per pixel column: the same ink, a fraction
+        of the painting (a noisy curve's strokes are long).
         On a log epoch axis the first buckets would squeeze the early epochs (which the log axis is
         there to show) into a few strokes, so those rows are drawn from log-spaced single rows."""
         env = self.envelope
         if rows is None or env.stride == 1:
-            x, y = _envelope_points(epochs, 0, env.n, env.stride,
-                                    env.lo[:env.n_buckets], env.hi[:env.n_buckets])
-            if log_x and env.stride > 1:
-                head = min(env.n, env.stride * 16)       # rows whose buckets look coarse in log scale
+            stride, lo, hi = env.stride, env.lo[:env.n_buckets], env.hi[:env.n_buckets]
+            if rows is None and max_buckets and lo.size > max_buckets:
+                factor = _pow2_at_least(lo.size / max_buckets)
+                lo, hi = _merge_buckets(lo, hi, factor)
+                stride *= factor
+            x, y = _envelope_points(epochs, 0, env.n, stride, lo, hi)
+            if log_x and stride > 1:
+                head = min(env.n, stride * 16)           # rows whose buckets look coarse in log scale
                 picks = np.unique(np.geomspace(1, head, 512).astype(np.intp) - 1)
                 keep = x > epochs[head - 1]
                 x = np.concatenate([epochs[picks], x[keep]])
@@ -300,7 +320,7 @@ class Overlay:
 # colour), the line style does: run A solid, then dashed, dotted, ...
 RUN_LINE_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
                    Qt.PenStyle.DashDotLine, Qt.PenStyle.DashDotDotLine)
-PIN_FADE = 0.5          # a pin's colour: this far from its own colour towards the background
+PIN_FADE = 0.4          # a pin's colour: this far from its own colour towards the background
 PRIMARY_LABEL = "this run"   # the window's run when the caller gave it no name
 PIN_PREFIX = "pin: "
 
@@ -432,6 +452,8 @@ class _MetricPlot(QWidget):
         self._primary_colour: str | None = None
         self._legend_signature = None
         self._legend_samples: list[pg.PlotDataItem] = []
+        self._legend_targets: dict[int, tuple[str, str]] = {}   # id(sample item) -> ("run"|"curve", key)
+        self._hidden: set[tuple[str, str]] = set()              # switched off from the legend
         self._labels: dict[str, str] = {}
         self._log = False
         self._log_x = _remembered_log_epochs()   # epoch axis scale, shared by all plots of a window
@@ -605,6 +627,7 @@ class _MetricPlot(QWidget):
         # parent first: QGraphicsLayout.addItem alone does not hand ownership to the scene
         self.legend.setParentItem(self.plot_item)
         self.plot_item.layout.addItem(self.legend, 4, 1)
+        self.legend.sigSampleClicked.connect(self._on_legend_clicked)
         # its text is re-rasterised with every repaint of the plot otherwise
         self.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
@@ -650,8 +673,9 @@ class _MetricPlot(QWidget):
     def _overlays_changed(self) -> None:
         """Called after set_overlays/set_primary changed something (e.g. weight histograms)."""
 
-    def _style_key_entries(self) -> list[tuple[str, str, Qt.PenStyle]]:
-        """Extra legend entries in coloured mode: (label, colour, line style), e.g. "test" dashed."""
+    def _style_key_entries(self) -> list[tuple[str, str, Qt.PenStyle, str]]:
+        """Extra legend entries in coloured mode: (label, colour, line style, curve key), e.g. "test"
+        dashed; clicking one hides that kind of curve in every run."""
         return []
 
     def _run_legend_colour(self, run: _Run) -> str:
@@ -797,6 +821,7 @@ class _MetricPlot(QWidget):
         for run in ([self._primary, *self._overlays.values()] if all_runs else runs):
             if run is self._primary or run.curves:
                 self._style_run(run)
+                self._apply_visibility(run)
             run.display_key = None
             run.dirty = True
         self._legend_signature = None
@@ -868,7 +893,8 @@ class _MetricPlot(QWidget):
         n = len(history)
         rows = self._visible_rows(n, history)
         shown = {key: key in columns and self._wants(key, run.series[key]) for key in run.curves}
-        key = (n, rows, self._log, self._log_x, tuple(k for k, v in shown.items() if v))
+        target = self._bucket_target()
+        key = (n, rows, self._log, self._log_x, tuple(k for k, v in shown.items() if v), target)
         if not changed and key == run.display_key:
             return False
         run.display_key = key
@@ -876,13 +902,21 @@ class _MetricPlot(QWidget):
         floor = self._log_floor([k for k, v in shown.items() if v], run) if self._log else None
         for k, curve in run.curves.items():
             if shown[k]:
-                run.drawn[k] = run.series[k].points(epochs, rows, floor, self._log_x)
+                run.drawn[k] = run.series[k].points(epochs, rows, floor, self._log_x, target)
                 curve.setData(*run.drawn[k])
         self._set_run_shown(run, shown)
         return True
 
     def _after_redraw(self):
         pass
+
+    def _bucket_target(self) -> int | None:
+        """With several runs (many curves): about one envelope bucket per pixel column of the plot;
+        a single run keeps the envelope's full resolution (MAX_BUCKETS)."""
+        if not self.coloured:
+            return None
+        width = int(self.view_box.width()) if self.view_box.width() > 0 else 0
+        return max(256, _pow2_at_least(width + 1) // 2)   # a power of 2 <= width: a resize rarely changes it
 
     def _fixed_y_range(self) -> tuple[float, float] | None:
         """A y range that does not follow the data (e.g. a share: 0 to 1), or None."""
@@ -945,8 +979,27 @@ class _MetricPlot(QWidget):
         if shown == run.shown:
             return
         run.shown = dict(shown)
+        self._apply_visibility(run)
+
+    def _apply_visibility(self, run: _Run) -> None:
+        """A curve is visible when it has data to show and neither its run nor its kind (e.g. all "test"
+        curves) was switched off by a click on its legend entry."""
+        hidden = self.coloured and (("run", run.key) in self._hidden)
         for key, curve in run.curves.items():
-            curve.setVisible(bool(shown.get(key)))
+            on = bool(run.shown.get(key)) and not hidden and not (self.coloured and ("curve", key) in self._hidden)
+            if curve.isVisible() != on:
+                curve.setVisible(on)
+
+    def _on_legend_clicked(self, item) -> None:
+        what = self._legend_targets.get(id(item))
+        if what is None:   # a single run's own curve: pyqtgraph has toggled it already
+            return
+        if item.isVisible():
+            self._hidden.discard(what)
+        else:
+            self._hidden.add(what)
+        for run in self._runs():
+            self._apply_visibility(run)
 
     def _set_shown(self, shown: dict[str, bool]) -> None:
         """Show/hide the window's run's curves and keep the legend listing what is shown."""
@@ -959,11 +1012,15 @@ class _MetricPlot(QWidget):
         if getattr(self, "legend", None) is None:
             return
         if self.coloured:
+            runs = [run for run in self._runs() if any(run.shown.values())]
             entries = [(self.run_label(run), self._run_legend_colour(run), self._run_legend_style(run))
-                       for run in self._runs() if any(run.shown.values())]
+                       for run in runs]
+            targets = [("run", run.key) for run in runs]
             if entries:
-                entries += self._style_key_entries()
-            signature = ("runs", tuple(entries))
+                extra = self._style_key_entries()
+                entries += [entry[:3] for entry in extra]
+                targets += [("curve", entry[3]) for entry in extra]
+            signature = ("runs", tuple(entries), tuple(targets))
         else:
             keys = [key for key in self._legend_keys() if self._shown.get(key)]
             signature = ("curves", tuple((key, self._labels.get(key, key)) for key in keys))
@@ -977,9 +1034,13 @@ class _MetricPlot(QWidget):
         else:
             while len(self._legend_samples) < len(entries):
                 self._legend_samples.append(pg.PlotDataItem(antialias=True))
-            for (label, colour, style), sample in zip(entries, self._legend_samples):
+            self._legend_targets = {}
+            for (label, colour, style), target, sample in zip(entries, targets, self._legend_samples):
                 sample.setPen(pg.mkPen(colour, width=2, style=style))
+                sample.setVisible(target not in self._hidden)
+                self._legend_targets[id(sample)] = target
                 self.legend.addItem(sample, _html_escape(label))
+                self.legend.items[-1][0].setToolTip("Click to hide or show these curves")
         self._fit_legend()
 
     def _fit_legend(self) -> None:
@@ -1204,12 +1265,11 @@ class LossPlot(_MetricPlot):
             curve.setZValue(-1 if run.faded else 0)   # pins behind the live runs
 
     def _style_key_entries(self):
-        muted = self._muted().name()
+        muted = mix(self._fg.name(), self._bg.name(), 0.45)   # grey: a line style, not a run
         shown = {k for run in self._runs() for k, on in run.shown.items() if on}
-        entries = [(label, muted, self._RUN_STYLES[key]) for key, label in
-                   (("train", "train"), ("test", "test"), ("validation", "validation"),
-                    ("objective", "train + penalty")) if key in shown]
-        return entries
+        return [(label, muted, self._RUN_STYLES[key], key) for key, label in
+                (("train", "train"), ("test", "test"), ("validation", "validation"),
+                 ("objective", "train + penalty")) if key in shown]
 
     def _objective_column(self, run: _Run | None = None) -> np.ndarray:
         """train_loss + penalty, extended by the new rows only."""
@@ -1253,15 +1313,15 @@ class LossPlot(_MetricPlot):
         except KeyError:
             evaluated = None
         if evaluated is not None:
-            row = last_finite_index(np.where(evaluated > 0, 1.0, np.nan))
+            row = last_finite_index(evaluated, test=lambda a: a > 0)
         out = {}
         for column in columns:
             values = h[column]
-            v = float(values[row]) if row is not None else math.nan
-            if not math.isfinite(v):
-                i = last_finite_index(values)
-                v = float(values[i]) if i is not None else math.nan
-            out[column] = v
+            if row is not None:   # that row's values; NaN there means the value does not exist
+                out[column] = float(values[row])
+                continue
+            i = last_finite_index(values)
+            out[column] = float(values[i]) if i is not None else math.nan
         return out
 
     def _number_parts(self, h: History | None) -> tuple[bool, list[tuple[str, float, float]]]:
@@ -1291,9 +1351,12 @@ class LossPlot(_MetricPlot):
         return f"{'loss / error' if errors else 'loss'}: " + " · ".join(texts)
 
     def run_numbers(self) -> list[tuple[str, str, str]]:
-        """With several runs: (label, colour, "train / test" numbers) per run, the window's run first."""
+        """With several runs: (label, colour, "train / test" numbers) per live run, the window's run first
+        (pins are left out: their numbers do not change, and hovering shows them)."""
         out = []
         for run in self._runs():
+            if run.faded:
+                continue
             errors, parts = self._number_parts(run.history)
             got = {key: (loss, error) for key, loss, error in parts}
             if "train" not in got and "test" not in got:
