@@ -10,9 +10,10 @@ app's default 50 % split does; --test-ratio changes that):
   W3  5,000 training points, 4 x 64 ReLU, Adam lr 1e-3, batch 64
   W4  a 200 x 200 decision-boundary grid evaluated by W3's network (grids per second)
 
-nnviz epochs are ``Trainer.step_epoch()`` exactly as the app runs them: the mini-batch steps *plus* the
-per-epoch record (train and test loss and error after the epoch, per-layer gradient norms and mean |g|,
-weight norms and sparsity); "nnviz32" is the same with ``architecture.dtype = "float32"``. "numpy64" and
+nnviz epochs are ``Trainer.train()`` exactly as the app runs them: the mini-batch steps *plus* the record
+(every epoch: the mean batch loss and a history row; on the epochs the trainer's record schedule evaluates,
+train and test loss and error after the epoch, per-layer gradient norms and mean |g|, weight norms and
+sparsity); "nnviz32" is the same with ``architecture.dtype = "float32"``. "numpy64" and
 "numpy32" are a plain hand-written NumPy training loop (in this file) in float64 and float32. The NumPy
 loops, PyTorch and scikit-learn only train. Every engine runs with one BLAS thread.
 Engines are interleaved within each repeat (order alternating), and the figure is the median over repeats.
@@ -381,6 +382,9 @@ def main(argv=None) -> int:
                     "nnviz,nnviz32,numpy64,numpy32,torch,sklearn)")
     ap.add_argument("--test-ratio", type=float, default=1.0,
                     help="test points per training point in nnviz's data (default 1, the app's 50%% split)")
+    ap.add_argument("--record-check", action="store_true",
+                    help="instead: for a range of networks, the measured cost of an evaluated epoch's record against "
+                         "the training epoch, next to the trainer's cost model and the record interval it picks")
     ap.add_argument("--flush-check", type=int, metavar="EPOCHS", nargs="?", const=150,
                     help="instead: W3 after EPOCHS (default 150) epochs, with and without the per-epoch flush of "
                          "subnormal optimiser state, timed interleaved; checks the histories are identical")
@@ -405,13 +409,16 @@ def main(argv=None) -> int:
         engines = [E for E in engines if E.name in wanted]
 
     print(machine_info())
+    if args.record_check:
+        return record_check(repeats, seconds)
     if args.flush_check:
         return flush_check(args.flush_check, repeats, seconds)
     print(f"{repeats} repeats of ~{seconds:g} s per engine, interleaved; figures are medians "
           f"(spread = (max - min) / median).")
-    print("nnviz epochs include its per-epoch record (train+test loss and error, gradient norms, weight stats);\n"
-          "numpy, torch and sklearn epochs are training only (on the same training points). nnviz's data also has\n"
-          f"{args.test_ratio:g} test point(s) per training point, evaluated in every record.\n")
+    print("nnviz epochs include its record (mean batch loss every epoch; train+test loss and error, gradient norms,\n"
+          "weight stats on the epochs its record schedule evaluates); numpy, torch and sklearn epochs are training\n"
+          "only (on the same training points). nnviz's data also has "
+          f"{args.test_ratio:g} test point(s) per training point.\n")
 
     results = {}
     todo = [w for w in ("W1", "W2", "W3") if w in only]
@@ -421,6 +428,8 @@ def main(argv=None) -> int:
         w = WORKLOADS[wid]
         points = spiral(w["n_train"], args.test_ratio)
         runners = [E(w, points) for E in engines]
+        if hasattr(runners[0].trainer, "record_interval"):
+            print(f"{wid}: nnviz evaluates every {runners[0].trainer.record_interval()} epoch(s)")
         if wid in only:
             results[wid] = ("epochs/s", w["label"], measure(runners, "epochs", repeats, seconds))
             report(wid, *results[wid])
@@ -463,6 +472,74 @@ def flush_check(warm: int, repeats: int, seconds: float) -> int:
           f"    flush / no flush (paired median): {paired(rates, 'flush', 'no flush'):.2f}x; "
           f"identical weights and history after {a.epoch} epochs: {same}")
     return 0 if same else 1
+
+
+# networks for --record-check: (label, points, train fraction, config changes); the W workloads, the
+# lessons' kinds of network and a few extremes
+RECORD_CASES = [
+    ("W1", 500, 0.5, dict(hidden_layers=[8] * 6, activation="tanh", batch_size=10)),
+    ("W2", 1000, 0.5, dict(hidden_layers=[16, 16], activation="relu", batch_size=0)),
+    ("W3", 10000, 0.5, dict(hidden_layers=[64] * 4, activation="relu", init="he", optimizer="adam", lr=1e-3,
+                            batch_size=64)),
+    ("default 4-2 tanh b10", 500, 0.5, dict(hidden_layers=[4, 2], activation="tanh", batch_size=10)),
+    ("linear b10", 500, 0.5, dict(hidden_layers=[], batch_size=10)),
+    ("8x8 sigmoid b10", 500, 0.5, dict(hidden_layers=[8] * 8, activation="sigmoid", batch_size=10)),
+    ("3x32 tanh full, 80 pts", 80, 0.5, dict(hidden_layers=[32] * 3, activation="tanh", optimizer="adam",
+                                             lr=0.01, batch_size=0)),
+    ("3x32 tanh full, dropout", 80, 0.5, dict(hidden_layers=[32] * 3, activation="tanh", optimizer="adam",
+                                              lr=0.01, batch_size=0, dropout=0.5)),
+    ("8-8 relu full, 200 pts 20%", 200, 0.2, dict(hidden_layers=[8, 8], activation="relu", optimizer="adam",
+                                                  lr=0.03, batch_size=0)),
+    ("2x16 full, 5000 pts", 10000, 0.5, dict(hidden_layers=[16, 16], activation="relu", batch_size=0)),
+    ("2x16 b100, 5000 pts", 10000, 0.5, dict(hidden_layers=[16, 16], activation="relu", batch_size=100)),
+    ("4x64 full, 500 pts", 1000, 0.5, dict(hidden_layers=[64] * 4, activation="relu", batch_size=0)),
+    ("4x256 b10", 500, 0.5, dict(hidden_layers=[256] * 4, activation="relu", batch_size=10)),
+    ("1 unit full, 20 pts", 40, 0.5, dict(hidden_layers=[1], activation="tanh", batch_size=0)),
+]
+
+
+def record_case_trainer(points: int, fraction: float, ch: dict):
+    from nnviz.data.generators import generate
+    c = ExperimentConfig()
+    c.architecture.hidden_layers = list(ch["hidden_layers"])
+    c.architecture.activation = ch.get("activation", "tanh")
+    c.architecture.init = ch.get("init", "glorot")
+    c.optimizer.name = ch.get("optimizer", "sgd")
+    c.optimizer.learning_rate = ch.get("lr", 0.03)
+    c.optimizer.batch_size = ch["batch_size"]
+    c.regularization.dropout = ch.get("dropout", 0.0)
+    pts = generate("spiral", n=points, noise=0.0, train_fraction=fraction, seed=0)
+    return Trainer(c.validate(), pts)
+
+
+def record_check(repeats: int, seconds: float) -> int:
+    """Per case: microseconds of a training epoch without the record and of the record alone (an evaluated
+    epoch minus a plain one, interleaved, medians), the cost model's figures, the interval it picks and the
+    record's resulting share of the training time."""
+    print(f"{'case':28} {'train us':>9} {'record us':>9} {'model tr':>9} {'model rec':>9} {'meas/model':>10}"
+          f" {'k':>3} {'share k=1':>9} {'share':>6}")
+    for label, points, fraction, ch in RECORD_CASES:
+        t = record_case_trainer(points, fraction, ch)
+        t.train(3)
+        k = t.record_interval()
+        model_train, model_record = t.epoch_costs()
+        t.record_interval = lambda: 10 ** 9          # no scheduled evaluation after epoch 1
+        t0 = time.perf_counter()
+        t.step_epoch()
+        per = max(1, round(seconds / 4 / max(time.perf_counter() - t0, 1e-6)))
+        plain, full = [], []
+        for rep in range(repeats):
+            for evaluate in ((False, True) if rep % 2 == 0 else (True, False)):
+                t0 = time.perf_counter()
+                for _ in range(per):
+                    t.step_epoch(evaluate=evaluate)
+                (full if evaluate else plain).append((time.perf_counter() - t0) / per * 1e6)
+        tr, ev = statistics.median(plain), statistics.median(full)
+        rec = max(ev - tr, 0.0)
+        ratio = (rec / tr) / (model_record / model_train)
+        print(f"{label:28} {tr:9.1f} {rec:9.1f} {model_train:9.1f} {model_record:9.1f} {ratio:10.2f}"
+              f" {k:3d} {100 * rec / tr:8.0f}% {100 * rec / tr / k:5.1f}%", flush=True)
+    return 0
 
 
 def report(wid, unit, label, rates) -> None:

@@ -130,10 +130,25 @@ def squared_error_grad(z, y, out, n=None):
 
 # -- per-row losses for evaluating many points at once (the trainer's per-epoch record) ------------------
 
-def binary_row_losses(z, sign, out, zeros=0.0):
-    """BCE per row for labels y in {0, 1}, given ``sign`` = 1 - 2y: softplus(sign * z), computed stably."""
-    np.multiply(z, sign, out=out)
-    return np.logaddexp(zeros, out, out=out)
+def binary_row_losses(z, sign, out, zeros=0.0, scratch=None):
+    """BCE per row for labels y in {0, 1}, given ``sign`` = 1 - 2y: softplus(sign * z), computed stably.
+
+    With ``scratch`` (an array like ``out``) and more than SOFTPLUS_ROWS rows, softplus(x) is computed as
+    max(x, 0) + log1p(exp(-|x|)): six SIMD loops, about twice as fast as ``logaddexp`` (which has none)
+    on a few hundred rows; the same value up to rounding."""
+    if scratch is None or len(out) <= SOFTPLUS_ROWS:
+        np.multiply(z, sign, out=out)
+        return np.logaddexp(zeros, out, out=out)
+    np.multiply(z, sign, out=scratch)
+    np.abs(scratch, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    np.maximum(scratch, zeros, out=scratch)
+    return np.add(out, scratch, out=out)
+
+
+SOFTPLUS_ROWS = 64
 
 
 def softmax_row_losses(z, flat_target, out, row_max, scratch):

@@ -2,6 +2,11 @@
 
 Scalar columns hold one number per epoch; layer columns one number per weight matrix per epoch
 (index 0 is the input side). A value that does not exist (no test points, say) is NaN.
+
+Not every epoch is evaluated (see :mod:`nnviz.engine.trainer`, "the record"): a row whose ``evaluated`` is
+0.0 holds NaN in the :data:`EVALUATED_ONLY` columns, and its ``train_loss`` is the mean loss of the epoch's
+batches (measured while training, with dropout if any), not the loss of the weights after the epoch. Data
+from before the column existed loads as all evaluated.
 """
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ SCALAR_COLUMNS = (
     "train_error",       # fraction misclassified (classification) or NaN (regression)
     "test_error",
     "validation_error",
+    "evaluated",         # 1.0: this epoch's weights were evaluated on every point; 0.0: only train_loss (the
+                         # mean batch loss), penalty and learning_rate are known, the rest is NaN
 )
 LAYER_COLUMNS = (
     "grad_norm",         # L2 norm of dL/dW for the layer, root-mean-square over the epoch's steps
@@ -29,7 +36,12 @@ LAYER_COLUMNS = (
     "weight_norm",       # L2 norm of W after the epoch
     "near_zero",         # fraction of |W| < NEAR_ZERO after the epoch (L1 sparsity)
 )
+# Columns that only an evaluated epoch has (NaN in rows with evaluated = 0.0).
+EVALUATED_ONLY = ("test_loss", "validation_loss", "train_error", "test_error", "validation_error") + LAYER_COLUMNS
+# Columns that data written before they existed may lack, with the value such rows get.
+OPTIONAL_COLUMNS = {"evaluated": 1.0}
 NEAR_ZERO = 1e-3
+_DEFAULTS = {c: OPTIONAL_COLUMNS.get(c, np.nan) for c in SCALAR_COLUMNS}   # a value a row was not given
 # Memory stays bounded on long runs: past this many rows the history keeps every 2nd, then every
 # 4th, ... epoch (uniformly over the whole run), plus always the newest one.
 MAX_ROWS = 100_000
@@ -70,8 +82,10 @@ class History:
         k = len(keep)
         for a in self._scalars.values():
             a[:k] = a[keep]
+            a[k:self._n] = np.nan      # rows past the end are always NaN (append writes only what it has)
         for a in self._layers.values():
             a[:k] = a[keep]
+            a[k:self._n] = np.nan
         self._n = k
         self.stride *= 2
 
@@ -80,18 +94,39 @@ class History:
         self._offered += 1
         if self._tail:
             i = self._n - 1   # the previous newest row was off-grid: this one replaces it
-        else:
-            if self._n >= self.max_rows:
-                self._compact()
-            if self._n == len(self._scalars["epoch"]):
-                self._grow()
-            i = self._n
-            self._n += 1
+            self._tail = not on_grid
+            self.replace_last(scalars, layers)
+            return
+        if self._n >= self.max_rows:
+            self._compact()
+        if self._n == len(self._scalars["epoch"]):
+            self._grow()
+        i = self._n
+        self._n += 1
+        # a new row is all NaN already: write what is given (an epoch not evaluated gives few columns)
+        cols = self._scalars
+        for c, v in scalars.items():
+            a = cols.get(c)
+            if a is not None:
+                a[i] = v
+        if "evaluated" not in scalars:
+            cols["evaluated"][i] = _DEFAULTS["evaluated"]
+        for c, v in layers.items():
+            a = self._layers.get(c)
+            if a is not None:
+                a[i] = v
+        self._tail = not on_grid
+
+    def replace_last(self, scalars: dict, layers: dict) -> None:
+        """Overwrite the newest row (same epoch): the trainer completing a row it could not evaluate at
+        first (training paused on it, say). Columns missing from the dicts become NaN."""
+        if not self._n:
+            raise IndexError("the history is empty")
+        i = self._n - 1
         for c, a in self._scalars.items():
-            a[i] = scalars.get(c, np.nan)
+            a[i] = scalars.get(c, _DEFAULTS[c])
         for c, a in self._layers.items():
             a[i] = layers.get(c, np.nan)
-        self._tail = not on_grid
 
     def __getitem__(self, column: str) -> np.ndarray:
         """A read-only view of one column (1-D for scalars, (epochs, layers) for layer columns)."""
@@ -105,6 +140,16 @@ class History:
     def last(self, column: str) -> float:
         return float(self._scalars[column][self._n - 1]) if self._n else float("nan")
 
+    def last_evaluated_row(self) -> int | None:
+        """Index of the newest evaluated row (None if there is none)."""
+        rows = np.flatnonzero(self._scalars["evaluated"][: self._n] == 1.0)
+        return int(rows[-1]) if len(rows) else None
+
+    def last_evaluated(self, column: str) -> float:
+        """``column`` in the newest evaluated row (NaN if none): what a numbers display should show."""
+        i = self.last_evaluated_row()
+        return float(self._scalars[column][i]) if i is not None else float("nan")
+
     def rows_after(self, epoch: float) -> int:
         """Index of the first row whose epoch is greater than ``epoch``."""
         return int(np.searchsorted(self._scalars["epoch"][: self._n], epoch, side="right"))
@@ -117,8 +162,18 @@ class History:
         return out
 
     def extend(self, rows: dict) -> None:
-        """Append the rows produced by :meth:`slice` (possibly from another process)."""
+        """Append the rows produced by :meth:`slice` (possibly from another process).
+
+        A first row with the same epoch as the newest row replaces it (the sender completed that row, e.g.
+        evaluated it when training paused). Rows without ``evaluated`` count as evaluated.
+        """
         k = len(rows["epoch"])
+        if "evaluated" not in rows:
+            rows = {**rows, "evaluated": np.full(k, OPTIONAL_COLUMNS["evaluated"])}
+        if k and self._n and rows["epoch"][0] == self._scalars["epoch"][self._n - 1]:
+            self.replace_last({c: rows[c][0] for c in SCALAR_COLUMNS}, {c: rows[c][0] for c in LAYER_COLUMNS})
+            rows = {c: rows[c][1:] for c in SCALAR_COLUMNS + LAYER_COLUMNS}
+            k -= 1
         if self.stride == 1 and not self._tail and self._n + k <= self.max_rows:
             while self._n + k > len(self._scalars["epoch"]):
                 self._grow()
@@ -158,6 +213,8 @@ class History:
         n = None
         for c in SCALAR_COLUMNS + LAYER_COLUMNS:
             a = d.get(c)
+            if a is None and c in OPTIONAL_COLUMNS and n is not None:
+                a = np.full(n, OPTIONAL_COLUMNS[c])   # data from before the column existed
             if not isinstance(a, np.ndarray) or a.dtype.kind not in "fiu":
                 raise FileFormatError(f"{path}.{c}: expected a NumPy array of numbers")
             if n is None:
@@ -167,6 +224,7 @@ class History:
                 raise FileFormatError(f"{path}.{c}: expected shape {want}, got {a.shape}")
             rows[c] = _checked_column(a.astype(np.float64, copy=False), f"{path}.{c}")
         check_epochs(rows["epoch"], path)
+        check_evaluated(rows["evaluated"], path)
         h = cls(n_layers, capacity=max(16, n))
         h.extend(rows)
         return h
@@ -194,6 +252,8 @@ class History:
         rows = {}
         for c in SCALAR_COLUMNS + LAYER_COLUMNS:
             col = d.get(c)
+            if col is None and c in OPTIONAL_COLUMNS and n is not None:
+                col = [OPTIONAL_COLUMNS[c]] * n    # data from before the column existed
             if col is None:
                 raise FileFormatError(f"{path}.{c}: missing column")
             if not isinstance(col, list):
@@ -216,6 +276,7 @@ class History:
                 raise FileFormatError(f"{path}.{c}: expected shape {want}, got {arr.shape}")
             rows[c] = _checked_column(arr, f"{path}.{c}")
         check_epochs(rows["epoch"], path)
+        check_evaluated(rows["evaluated"], path)
         h = cls(n_layers, capacity=max(16, n))
         h.extend(rows)
         return h
@@ -245,3 +306,8 @@ def check_epochs(epochs: np.ndarray, path: str) -> None:
     if len(epochs) and (not np.isfinite(epochs).all() or epochs[0] < 1 or np.any(np.diff(epochs) <= 0)
                         or np.any(epochs != np.round(epochs))):
         raise FileFormatError(f"{path}.epoch: expected whole numbers from 1 upwards, each larger than the last")
+
+
+def check_evaluated(flags: np.ndarray, path: str) -> None:
+    if len(flags) and not np.isin(flags, (0.0, 1.0)).all():
+        raise FileFormatError(f"{path}.evaluated: expected 1 (evaluated) or 0 (not) in every row")

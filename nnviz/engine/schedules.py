@@ -2,7 +2,7 @@
 
 All but reduce-on-plateau are pure functions of the epoch, so changing the schedule or the base
 rate mid-run takes effect at once and consistently. Plateau keeps a little state, fed the training
-loss after every epoch.
+loss (plus penalty) of every scheduled evaluation with the number of epochs since the previous one.
 """
 from __future__ import annotations
 
@@ -34,15 +34,16 @@ class Schedule:
             return max(base * self.plateau_scale, min(c.min_lr, base))
         raise ValueError(f"unknown schedule {c.name!r}")
 
-    def observe(self, loss: float) -> None:
-        """Reduce-on-plateau: cut the rate after ``patience`` epochs without improvement."""
+    def observe(self, loss: float, epochs: int = 1) -> None:
+        """Reduce-on-plateau: cut the rate after ``patience`` epochs without improvement. ``epochs``: how
+        many epochs have passed since the previous observation (the trainer observes evaluated epochs)."""
         if self.cfg.name != "plateau" or not math.isfinite(loss):
             return
         if loss < self._best - self.cfg.threshold:
             self._best = loss
             self._bad_epochs = 0
         else:
-            self._bad_epochs += 1
+            self._bad_epochs += epochs
             if self._bad_epochs >= self.cfg.patience:
                 self.plateau_scale *= self.cfg.factor
                 self._bad_epochs = 0

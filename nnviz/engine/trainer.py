@@ -4,6 +4,21 @@ A :class:`Trainer` owns one :class:`Network`, its optimiser, schedule and run RN
 does not change the meaning of the weights (learning rate, optimiser, schedule, penalties, dropout,
 early stopping, batch size) can be changed between epochs with :meth:`set_config` and applies to the
 running weights; architecture changes rebuild and reset.
+
+The record. Every epoch appends a history row, but only some epochs are *evaluated* (loss and error of
+the weights after the epoch on every point, per-layer gradient and weight statistics): on a small, fast
+network that costs as much as the training itself. The epochs evaluated are fixed in advance, from the
+epoch number alone: the first epoch, every :meth:`Trainer.record_interval`-th epoch (a cost model of the
+network and the point counts picks the interval so that evaluating costs at most about
+:data:`RECORD_SHARE` of the training time; small nets on mini-batches evaluate every epoch), and, with
+early stopping on, the epoch at which its patience runs out. Early stopping, the best epoch and the
+plateau schedule look at these scheduled evaluations only, so a run's results depend on its settings,
+points and seed alone, not on the machine's speed or on when it was paused. An epoch not evaluated
+records ``train_loss`` as the mean loss of its batches (measured during the epoch), its penalty and
+learning rate, ``evaluated`` = 0 and NaN in the evaluated-only columns (``history.EVALUATED_ONLY``).
+Extra evaluations, which decide nothing, complete the row a caller will look at: the last epoch of a
+:meth:`Trainer.train` call (``step_epoch(evaluate=True)``), and the newest row on demand
+(:meth:`Trainer.complete_record`, e.g. when training pauses).
 """
 from __future__ import annotations
 
@@ -34,6 +49,23 @@ DEFERRED_STATS_LIMIT = 1 << 16
 # Epochs longer than this can be interrupted (and undone) between steps, checked this often.
 INTERRUPTIBLE_EPOCH_SECONDS = 0.02
 INTERRUPT_CHECK_SECONDS = 0.02
+# The record (see the module docstring): evaluating costs at most about this share of the training time,
+RECORD_SHARE = 0.1
+# and happens at least every this many epochs.
+MAX_RECORD_INTERVAL = 50
+# With early stopping on, at least this many evaluations fall within its patience.
+EVALUATIONS_PER_PATIENCE = 5
+# The cost model behind the record interval, in microseconds of one core of the 2-core Xeon of
+# benchmarks/README.md (least-squares fit of `bench_engine.py --record-check`'s measurements over 20 networks).
+# They are fixed numbers: the interval, and so every result, is the same on any machine.
+COST_CALL = 0.57         # one NumPy call on small arrays (the fixed cost that dominates small nets)
+COST_MAC = 0.6e-4        # one multiply-add of a matrix product
+COST_ELEMENT = 0.31e-3   # one element of an element-wise operation
+COST_LOSS_ROW = 0.02     # one row's loss (softplus, log-sum-exp)
+# element operations per value of an activation (tanh and sigmoid cost many times a ReLU)
+ACTIVATION_ELEMENTS = {"relu": 1, "leaky_relu": 2, "linear": 0, "tanh": 14, "sigmoid": 9}
+# (calls per step, element operations per parameter per step) of each optimiser
+OPTIMIZER_COSTS = {"sgd": (2, 2), "momentum": (4, 4), "nesterov": (5, 5), "rmsprop": (7, 7), "adam": (9, 9)}
 
 
 @dataclass(frozen=True)
@@ -95,6 +127,7 @@ class Trainer:
         self._eval_rows = np.empty((2, n), dtype)
         self._eval_bool = np.empty(n, bool)
         self._eval_zeros = np.zeros(n, dtype)          # array operands keep NumPy on its fast loops
+        self._eval_scratch_rows = np.empty(n, dtype)
         self._eval_sign = (1.0 - 2.0 * t).astype(dtype)    # binary: BCE = softplus(sign * logit)
         self._eval_pos = t > 0.5
         self._eval_target = t.astype(dtype)
@@ -104,6 +137,7 @@ class Trainer:
             self._eval_flat = np.arange(n) * k + y
             self._eval_max, self._eval_scratch = np.empty(n, dtype), np.empty((n, k), dtype)
         self._shuffled = None
+        self._interval = None       # the record interval depends on the point counts
         self._held_record = None    # new points: the old records do not describe them
         self._eval_logits = None
         self._train_pass = None
@@ -133,6 +167,10 @@ class Trainer:
         self._grad_acc = None
         self._train_pass = None
         self._train_pass_params = np.empty(self.network.n_params, dtype)
+        self._zbuf = None             # the epoch's logits, step after step (mean batch loss)
+        self._loss_buffers = None
+        self._rows_epoch = None       # (history, epoch, steps) whose per-step gradients _grad_rows holds
+        self._interval = None
         self.history = History(self.network.n_layers)
 
     def reset(self, redraw: bool = False) -> None:
@@ -158,6 +196,8 @@ class Trainer:
         self.schedule = Schedule(self.config.schedule)
         self.history = History(self.network.n_layers)
         self.epoch = 0
+        self._observed_epoch = 0      # the last scheduled evaluation (the plateau schedule's clock)
+        self._rows_epoch = None
         self._last_epoch_seconds = math.inf   # unknown: the first epoch is interruptible
         self.stop_info = None
         self.notice = ""
@@ -198,7 +238,7 @@ class Trainer:
         self.best_epoch: int | None = None
         self._best_record = None
         self.best_value = math.inf
-        self._wait = 0
+        self._since = self.epoch      # early stopping waits `patience` epochs from here (best epoch or resume)
         self._best_params[:] = self.network.params
 
     # -- live changes ----------------------------------------------------------------------------------
@@ -210,6 +250,7 @@ class Trainer:
             self.set_experiment(config, self.points)
             return True
         self.config = config
+        self._interval = None
         if not optimizer_matches(self.optimizer, config.optimizer):
             self.optimizer = make_optimizer(config.optimizer, self.network.n_params, self.dtype)
         else:
@@ -258,18 +299,15 @@ class Trainer:
         """Allow training to go on after an early stop or divergence (the user pressed play again)."""
         if self.stop_info and self.stop_info.kind != "no_training_points":
             self.stop_info = None
-            self._wait = 0
+            self._since = self.epoch
 
     # -- training --------------------------------------------------------------------------------------
-    def train(self, epochs: int) -> int:
-        """Run up to ``epochs`` epochs; returns how many ran (fewer if training stopped)."""
-        done = 0
-        while done < epochs and self.step_epoch():
-            done += 1
-        return done
-
-    def step_epoch(self, interrupt=None) -> bool:
+    def step_epoch(self, interrupt=None, evaluate: bool = False) -> bool:
         """One pass over the training points. Returns False (and sets ``stop_info``) if it cannot run.
+
+        The epoch is evaluated if the record's schedule says so (see the module docstring) or if
+        ``evaluate`` is True; an extra evaluation asked by ``evaluate`` decides nothing (early stopping,
+        best epoch and plateau schedule see the scheduled ones only).
 
         ``interrupt``, if given, is called every ~20 ms during a long epoch; if it returns True the epoch
         is undone (weights, optimiser and random state as before it) and False is returned with no
@@ -288,6 +326,8 @@ class Trainer:
         cfg = self.config
         net, params, grad = self.network, self.network.params, self.network.grad
         nw = net.n_weights
+        scheduled = self._record_due(self.epoch + 1)
+        full = scheduled or evaluate
         lr = self.schedule.rate(self.epoch, cfg.optimizer.learning_rate)
         bs = cfg.optimizer.batch_size or n
         bs = min(bs, n)
@@ -298,10 +338,14 @@ class Trainer:
         l1, l2 = cfg.regularization.l1, cfg.regularization.l2
         penalised = bool(l1 or l2)
         w, gw, tmp = params[:nw], grad[:nw], self._tmp
+        # gradient statistics: small nets copy each step's gradient (cheap, and lets complete_record() give
+        # them later); bigger nets sum them per layer, only in epochs that are evaluated
         deferred = steps * nw <= DEFERRED_STATS_LIMIT
+        layer_sums = not deferred and full
+        self._rows_epoch = None
         if deferred:
             rows = self._gradient_rows(steps, nw)
-        else:
+        elif layer_sums:
             layer_sq, layer_abs = self._layer_grad_sums
             layer_sq.fill(0.0)
             layer_abs.fill(0.0)
@@ -311,15 +355,21 @@ class Trainer:
         if interrupt is not None and self._last_epoch_seconds > INTERRUPTIBLE_EPOCH_SECONDS:
             undo = (copy.deepcopy(self._rng.bit_generator.state), copy.deepcopy(self.optimizer))
         checked = started
+        order = None
         if bs < n:
             # shuffle once per epoch into reused buffers; each batch is then a contiguous slice
-            F, y = self._shuffle(F, y, self._rng.permutation(n))
+            order = self._rng.permutation(n)
+            F, y = self._shuffle(F, y, order)
         chunked = bs > net.row_limit          # a batch too big for memory: summed row chunks (rare)
         full_batch = bs == n and dropout is None and not chunked
         reuse = self._reusable_train_pass() if full_batch else None
+        self._train_pass = None
+        # every step's logits, for the epoch's mean batch loss (one step: its own logits are all of them)
+        zbuf = self._epoch_logits(n) if steps > 1 or chunked else None
         rng, masks = self._rng, []
         forward, backward, update = net.forward, net.backward, self.optimizer.step
-        multiply, absolute = np.multiply, np.abs
+        absolute = np.abs
+        logits = None
         with np.errstate(all="ignore"):
             for k in range(steps):
                 if undo is not None and time.perf_counter() - checked >= INTERRUPT_CHECK_SECONDS:
@@ -331,19 +381,21 @@ class Trainer:
                 start = k * bs
                 masks.clear()
                 if chunked:
-                    self._chunked_gradient(F, y, start, min(start + bs, n), dropout, masks)
-                elif reuse is None:
-                    inputs, logits = forward(F[start:start + bs], dropout, rng, masks)
+                    self._chunked_gradient(F, y, start, min(start + bs, n), dropout, masks, zbuf)
                 else:
-                    # full batch: the last record's forward pass over the training points is this step's
-                    (inputs, logits), reuse = reuse, None
-                    masks.extend([None] * (net.n_layers - 1))
-                if not chunked:
+                    if reuse is None:
+                        inputs, logits = forward(F[start:start + bs], dropout, rng, masks)
+                    else:
+                        # full batch: the last record's forward pass over the training points is this step's
+                        (inputs, logits), reuse = reuse, None
+                        masks.extend([None] * (net.n_layers - 1))
+                    if zbuf is not None:
+                        zbuf[start:start + bs] = logits
                     backward(inputs, logits, y[start:start + bs], dropout)
                 # gradient statistics describe the data loss alone (the vanishing-gradient lesson)
                 if deferred:
                     rows[k] = gw
-                else:
+                elif layer_sums:
                     # per layer: sum g^2 as one dot (reads g once), sum |g| from one abs and one reduceat
                     for i, seg in enumerate(segments):
                         layer_sq[i] += seg.dot(seg)
@@ -357,28 +409,192 @@ class Trainer:
             # floats, which make every later step several times slower: flush them (results unchanged)
             self.optimizer.flush_subnormals()
             self.epoch += 1
-            record = self._evaluate(keep_train_pass=full_batch)
-            if not np.isfinite(params).all():
+            batch_loss = self._batch_loss(logits if zbuf is None else zbuf, y, order)
+            # a sum is finite exactly when every parameter is (short of ~1e308, far past divergence)
+            if not (math.isfinite(batch_loss) and math.isfinite(np.add.reduce(params))):
                 return self._diverged(lr)
             if deferred:
-                self._gradient_sums(rows)
-            layers = self._layer_stats(steps, deferred)
-            if not self._finite_record(record, layers):
-                return self._diverged(lr)
+                self._rows_epoch = (self.history, self.epoch, steps)
+            if full:
+                record = self._evaluate(keep_train_pass=full_batch)
+                if deferred:
+                    self._gradient_sums(rows)
+                layers = self._layer_stats(steps, deferred)
+                if not self._finite_record(record, layers):
+                    if scheduled:
+                        return self._diverged(lr)
+                    # an extra evaluation decides nothing, divergence included: what overflowed is left out
+                    record, layers = _finite_or_nan(record), _finite_or_nan(layers)
+                record["evaluated"] = 1.0
+            else:
+                penalty = penalty_value(w, l1, l2) if penalised else 0.0
+                if not math.isfinite(penalty):
+                    return self._diverged(lr)
+                record = {"epoch": self.epoch, "train_loss": batch_loss, "penalty": penalty, "evaluated": 0.0}
+                layers = {}
         record["learning_rate"] = lr
         self._last_epoch_seconds = time.perf_counter() - started
         self.history.append(record, layers)
-        self._held_record, self.restored = record, False
-        self.schedule.observe(record["train_loss"] + record["penalty"])
-        self._track_best(record)
+        self._held_record, self.restored = (record if full else None), False
+        if scheduled:
+            self._observe(record)
         return self.stop_info is None
 
-    def _chunked_gradient(self, F, y, start: int, stop: int, dropout, masks) -> None:
+    def train(self, epochs: int) -> int:
+        """Run up to ``epochs`` epochs; returns how many ran (fewer if training stopped).
+
+        The last epoch is always evaluated, so the newest history row describes the weights held."""
+        done = 0
+        while done < epochs and self.step_epoch(evaluate=done == epochs - 1):
+            done += 1
+        return done
+
+    # -- the record --------------------------------------------------------------------------------------
+    def record_interval(self) -> int:
+        """Evaluate every this many epochs: the smallest interval at which evaluating costs at most about
+        RECORD_SHARE of the training time, by the cost model of :meth:`epoch_costs` (1 to
+        MAX_RECORD_INTERVAL; with early stopping on, at most its patience / EVALUATIONS_PER_PATIENCE). A
+        function of the settings and point counts alone."""
+        k = self._interval
+        if k is None:   # forgotten whenever the settings, the network or the points change
+            train, record = self.epoch_costs()
+            k = 1 if train <= 0 else math.ceil(record / (RECORD_SHARE * train) - 1e-9)
+            es = self.config.early_stopping
+            if es.enabled:   # early stopping needs several evaluations within its patience
+                k = min(k, es.patience // EVALUATIONS_PER_PATIENCE)
+            k = self._interval = max(1, min(MAX_RECORD_INTERVAL, k))
+        return k
+
+    def epoch_costs(self) -> tuple[float, float]:
+        """(training, evaluation) cost of one epoch by the cost model, in COST_* units (about microseconds).
+
+        Training: per step a fixed number of NumPy calls per layer (forward, backward, optimiser), per row
+        3 multiply-adds per weight (forward and backward) and element-wise work per unit (activations
+        weighted by their price: tanh and sigmoid cost many times a ReLU), the optimiser's passes over the
+        parameters, the mean batch loss. Evaluation: a forward pass over every point (train, test,
+        validation), a loss per row, the per-layer statistics (passes over the weights, and over the steps'
+        gradients) and a fixed number of calls.
+        """
+        calls, macs, elements, losses = self._cost_features()
+        train = (calls[0] * COST_CALL + macs[0] * COST_MAC + elements[0] * COST_ELEMENT
+                 + losses[0] * COST_LOSS_ROW)
+        record = (calls[1] * COST_CALL + macs[1] * COST_MAC + elements[1] * COST_ELEMENT
+                  + losses[1] * COST_LOSS_ROW)
+        return train, record
+
+    def _cost_features(self):
+        """(calls, multiply-adds, element operations, loss rows), each as (training, evaluation) counts."""
+        cfg = self.config
+        sizes = self.network.sizes
+        n_layers = len(sizes) - 1
+        macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        acts = cfg.hidden_activations()
+        act_elements = sum(k * ACTIVATION_ELEMENTS.get(a, 10) for k, a in zip(sizes[1:-1], acts))
+        units = sum(sizes[1:])
+        nw = self.network.n_weights
+        n_params = self.network.n_params
+        n = self._eval_counts[0]
+        n_eval = sum(self._eval_counts)
+        if n == 0:
+            return (0, 0), (0, 0), (0, 0), (0, 0)
+        bs = min(cfg.optimizer.batch_size or n, n)
+        steps = -(-n // bs)
+        dropped = [k for k, p in zip(sizes[1:-1], cfg.hidden_dropout()) if p > 0]
+        opt_calls, opt_elements = OPTIMIZER_COSTS.get(cfg.optimizer.name, (9, 9))
+        penalised = bool(cfg.regularization.l1 or cfg.regularization.l2)
+        deferred = steps * nw <= DEFERRED_STATS_LIMIT
+        step_calls = 6 + 9 * n_layers + 4 * len(dropped) + opt_calls + (3 if penalised else 0) + deferred
+        train_calls = steps * step_calls + 12
+        train_macs = 3 * n * macs
+        train_elements = (n * (6 * units + act_elements + 6 * sum(dropped)) + steps * n_params * opt_elements
+                          + (steps * nw if deferred else 0))
+        # full batch without dropout: the record's pass over the training points is the next step's
+        reused = n if bs == n and not dropped and n <= self.network.row_limit else 0
+        blocks = -(-n_eval // 2048)
+        record_calls = 70 + 4 * n_layers * blocks + (0 if deferred else steps * (n_layers + 3))
+        record_macs = (n_eval - reused) * macs
+        record_elements = ((n_eval - reused) * (2 * units + act_elements) + 2 * n_eval + 6 * nw
+                           + (4 * steps * nw if deferred else 2 * steps * nw))
+        return (train_calls, record_calls), (train_macs, record_macs), (train_elements, record_elements), (n, n_eval)
+
+    def _record_due(self, epoch: int) -> bool:
+        """Whether the record's schedule evaluates ``epoch`` (1-based)."""
+        if epoch <= 1:
+            return True
+        k = self.record_interval()
+        if k == 1 or epoch % k == 0:
+            return True
+        es = self.config.early_stopping
+        return es.enabled and epoch == self._since + es.patience
+
+    def _observe(self, record: dict) -> None:
+        """A scheduled evaluation: the plateau schedule and early stopping look at it."""
+        elapsed = max(1, min(self.epoch - self._observed_epoch, self.record_interval()))
+        self._observed_epoch = self.epoch
+        self.schedule.observe(record["train_loss"] + record["penalty"], elapsed)
+        self._track_best(record)
+
+    def complete_record(self) -> bool:
+        """Evaluate the weights held if the newest history row describes them but was not evaluated, and
+        fill that row in (``evaluated`` = 1). Returns True if the row changed (a session then sends it
+        again; ``History.extend`` replaces a row of the same epoch). Decides nothing: early stopping and
+        the schedule see only the scheduled evaluations. Cheap when there is nothing to do."""
+        h = self.history
+        if not len(h) or h.last("evaluated") == 1.0 or h.last("epoch") != self.epoch:
+            return False
+        with np.errstate(all="ignore"):
+            record = self._evaluate()
+            rows = self._rows_epoch
+            if rows is not None and rows[0] is h and rows[1] == self.epoch:
+                steps = rows[2]
+                self._gradient_sums(self._grad_rows[:steps])
+                layers = self._layer_stats(steps, True)
+            else:
+                layers = self._layer_stats(1, False, gradients=False)
+        record["learning_rate"] = h.last("learning_rate")
+        record["evaluated"] = 1.0
+        # a value that overflowed is left out (NaN): the history never holds infinity
+        record, layers = _finite_or_nan(record), _finite_or_nan(layers)
+        h.replace_last(record, layers)
+        self._held_record = record
+        return True
+
+    def _epoch_logits(self, n: int) -> np.ndarray:
+        buf = self._zbuf
+        shape = (n, self.network.sizes[-1])
+        if buf is None or buf.shape != shape or buf.dtype != self.dtype:
+            buf = self._zbuf = np.empty(shape, self.dtype)
+        return buf
+
+    def _batch_loss(self, z, y, order=None) -> float:
+        """Mean data loss of the epoch's rows, each with the weights (and dropout) of its step: the mean of
+        the batch losses, weighted by batch size. ``z``: the steps' logits in epoch order; ``y``: targets
+        in that order; ``order``: the epoch's shuffle of the training points (None: not shuffled)."""
+        n = len(z)
+        buf = self._loss_buffers
+        if buf is None or len(buf[0]) != n or buf[0].dtype != self.dtype:
+            buf = self._loss_buffers = tuple(np.zeros(n, self.dtype) for _ in range(4))
+        rows, tmp, zeros, scratch = buf
+        if self.head == "binary":
+            sign = self._eval_sign[:n]                  # 1 - 2y of the training points: BCE = softplus(sign * z)
+            if order is not None:
+                sign = sign.take(order, out=tmp)
+            binary_row_losses(z[:, 0], sign, rows, zeros, scratch)
+        elif self.head == "softmax":
+            k = z.shape[1]
+            flat = np.arange(0, n * k, k)
+            flat += y
+            softmax_row_losses(z, flat, rows, tmp, np.empty_like(z))
+        else:
+            squared_error_rows(z[:, 0], y[:, 0], rows)
+        return float(np.add.reduce(rows, dtype=np.float64)) / n
+
+    def _chunked_gradient(self, F, y, start: int, stop: int, dropout, masks, zbuf=None) -> None:
         """The gradient of rows start:stop into ``network.grad``, as a sum over row chunks.
 
         Each chunk's loss gradient is divided by the whole batch's row count, so the sum is the batch's
         gradient (up to rounding); memory stays within the network's row limit. Dropout draws its masks
-        chunk by chunk (``masks`` receives the last chunk's).
+        chunk by chunk (``masks`` receives the last chunk's). ``zbuf`` receives the logits (rows start:stop).
         """
         net = self.network
         m = stop - start
@@ -391,6 +607,8 @@ class Trainer:
             e = min(c + rows, stop)
             masks.clear()
             inputs, logits = net.forward(F[c:e], dropout, self._rng, masks)
+            if zbuf is not None:
+                zbuf[c:e] = logits
             net.backward(inputs, logits, y[c:e], dropout, batch_rows=m)
             if c == start:
                 acc[:] = net.grad
@@ -454,7 +672,9 @@ class Trainer:
         bad = self.epoch
         self.network.params[:] = self._prev_params
         self.epoch -= 1
+        self._rows_epoch = None
         self.optimizer = make_optimizer(self.config.optimizer, self.network.n_params, self.dtype)
+        self.complete_record()    # the kept weights' row, if it was not evaluated
         self.stop_info = StopInfo(
             "diverged", bad,
             f"Training diverged at epoch {bad}: the loss, the penalty or the weights grew past "
@@ -505,7 +725,7 @@ class Trainer:
         rows = self._eval_rows
         if self.head == "binary":
             z = logits[:, 0]
-            binary_row_losses(z, self._eval_sign, rows[0], self._eval_zeros)
+            binary_row_losses(z, self._eval_sign, rows[0], self._eval_zeros, self._eval_scratch_rows)
             np.greater(z, self._eval_zeros, out=self._eval_bool)
             np.not_equal(self._eval_bool, self._eval_pos, out=rows[1])
         elif self.head == "softmax":
@@ -516,7 +736,8 @@ class Trainer:
             rows[1] = 0.0
         return np.add.reduceat(rows, self._eval_starts, axis=1, dtype=np.float64)
 
-    def _layer_stats(self, steps: int, deferred: bool = True) -> dict:
+    def _layer_stats(self, steps: int, deferred: bool = True, gradients: bool = True) -> dict:
+        """Per-layer statistics of the epoch's gradients (``gradients`` False: NaN) and of the weights."""
         net = self.network
         off, counts = net.layer_offsets, net.layer_counts
         w = net.params[: net.n_weights]
@@ -524,7 +745,10 @@ class Trainer:
         np.multiply(w, w, out=stats[-2])
         np.abs(w, out=stats[-1])
         np.less(stats[-1], NEAR_ZERO, out=stats[-1])
-        if deferred:
+        if not gradients:
+            sums = np.concatenate([np.full((2, len(counts)), np.nan),
+                                   np.add.reduceat(stats[-2:], off, axis=1, dtype=np.float64)])
+        elif deferred:
             sums = np.add.reduceat(stats, off, axis=1, dtype=np.float64)
         else:
             sums = np.concatenate([self._layer_grad_sums,
@@ -545,12 +769,11 @@ class Trainer:
                 self.notice = f"Early stopping is waiting: there are no {role} points to monitor."
             return
         if value < self.best_value - es.min_delta:
-            self.best_value, self.best_epoch, self._wait = value, self.epoch, 0
+            self.best_value, self.best_epoch, self._since = value, self.epoch, self.epoch
             self._best_params[:] = self.network.params
             self._best_record = rec
             return
-        self._wait += 1
-        if es.enabled and self._wait >= es.patience:
+        if es.enabled and self.epoch - self._since >= es.patience:
             what = es.monitor.replace("_", " ")
             msg = f"Early stopping at epoch {self.epoch}: {what} has not improved for {es.patience} epochs."
             if es.restore_best and self.best_epoch is not None:
@@ -596,7 +819,9 @@ class Trainer:
         restored the best weights (``restored``), the best epoch's; after a divergence, the last good
         epoch's; with no record of them yet (new points, given weights), evaluated now. ``weights_epoch`` is
         the epoch those weights come from; ``best_value`` the best value of ``monitor`` (inf if none).
+        If the newest history row was not evaluated, it is now (:meth:`complete_record`).
         """
+        self.complete_record()      # the newest row not evaluated: evaluate it, so the two agree
         rec = self._held_record
         if rec is None:
             with np.errstate(all="ignore"):
@@ -610,3 +835,9 @@ class Trainer:
                     "validation_error"):
             out[key] = float(rec[key])
         return out
+
+
+def _finite_or_nan(values: dict) -> dict:
+    """The same numbers (or arrays of them) with infinity and NaN as NaN: what a history may hold."""
+    return {k: (np.where(np.isfinite(v), v, np.nan) if isinstance(v, np.ndarray)
+                else (v if math.isfinite(v) else math.nan)) for k, v in values.items()}
