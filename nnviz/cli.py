@@ -225,16 +225,7 @@ def _cmd_screenshot(args) -> int:
     except ImportError as e:
         return _qt_missing("screenshots need the app", e)
     size = args.size or screenshot.DEFAULT_SIZE
-    preset = resolved.preset
-    if preset is not None and preset.is_comparison:
-        # The hook for the window's compare mode: once nnviz.ui.screenshot has
-        # take_comparison_screenshot(resolved, runs, epochs, out, size) (runs: preset.build_runs()), a
-        # comparison's screenshot shows all its runs; until then it shows the first run (resolved.experiment).
-        compare = getattr(screenshot, "take_comparison_screenshot", None)
-        if compare is not None:
-            return compare(resolved, preset.build_runs(), epochs, args.out, size)
-        print(f"nnviz: note: compare mode is not available yet: showing run 1 of {len(preset.runs)} "
-              f"({preset.runs[0].label})", file=sys.stderr)
+    # a comparison lesson (or a file holding a comparison) shows all its runs side by side
     return screenshot.take_screenshot(resolved, epochs, args.out, size)
 
 

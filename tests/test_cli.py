@@ -247,29 +247,34 @@ def test_screenshot_passes_the_resolved_experiment_through(monkeypatch):
                                                             "y.png", (1440, 900))
 
 
-def test_screenshot_of_a_comparison_shows_its_first_run_and_says_so(monkeypatch, capsys):
-    import nnviz.ui.screenshot as screenshot
-    calls = []
-    monkeypatch.setattr(screenshot, "take_screenshot", lambda *args: calls.append(args) or 0)
-    monkeypatch.delattr(screenshot, "take_comparison_screenshot", raising=False)
-    assert main(["screenshot", "l1-vs-l2", "--epochs", "4", "--out", "x.png"]) == 0
-    ((resolved, epochs, out, size),) = calls
-    assert resolved.preset.name == "l1-vs-l2" and (epochs, out, size) == (4, "x.png", (1440, 900))
-    assert resolved.experiment == get_preset("l1-vs-l2").build_runs()[0][1]
-    assert capsys.readouterr().err == "nnviz: note: compare mode is not available yet: showing run 1 of 2 (L1 0.01)\n"
+def test_screenshot_of_a_comparison_shows_every_run_side_by_side(tmp_path, capsys):
+    """The window opens the lesson in compare mode: each run trains the epochs asked for in its own
+    session and gets its own tile (the summary line names each run)."""
+    from PySide6.QtGui import QImage
+    from nnviz.ui import screenshot
+    from nnviz.ui.main_window import MainWindow
+    seen = {}
+    original = MainWindow.grab
 
+    def grab(window, *args):
+        seen["tiles"] = window.tile_grid.count
+        seen["labels"] = [window.tile_grid.caption_text(i) for i in range(window.tile_grid.count)]
+        return original(window, *args)
 
-def test_screenshot_of_a_comparison_uses_compare_mode_once_the_window_has_it(monkeypatch, capsys):
-    import nnviz.ui.screenshot as screenshot
-    calls = []
-    monkeypatch.setattr(screenshot, "take_screenshot", lambda *args: pytest.fail("one run only"))
-    monkeypatch.setattr(screenshot, "take_comparison_screenshot", lambda *args: calls.append(args) or 0,
-                        raising=False)
-    assert main(["screenshot", "learning-rates", "--out", "y.png", "--size", "1024x700"]) == 0
-    ((resolved, runs, epochs, out, size),) = calls
-    assert [label for label, _ in runs] == [r.label for r in get_preset("learning-rates").runs]
-    assert (epochs, out, size) == (get_preset("learning-rates").epochs, "y.png", (1024, 700))
-    assert capsys.readouterr().err == ""
+    out = tmp_path / "cmp.png"
+    MainWindow.grab = grab
+    try:
+        assert main(["screenshot", "learning-rates", "--epochs", "3", "--out", str(out), "--size", "1024x700"]) == 0
+    finally:
+        MainWindow.grab = original
+    text = capsys.readouterr().out
+    labels = [r.label for r in get_preset("learning-rates").runs]
+    assert seen["tiles"] == len(labels) == 3
+    for label, caption in zip(labels, seen["labels"]):
+        assert caption.startswith(label) and "epoch 3" in caption
+    assert "; ".join(f"{label}: trained 3 epochs" for label in labels) in text
+    assert QImage(str(out)).size().width() == 1024
+    assert screenshot is not None
 
 
 # -- one way of reading an EXPERIMENT argument, for every command ---------------------------------------------

@@ -45,6 +45,16 @@ def apply_variant_changes(config: ExperimentConfig, changes: dict) -> Experiment
     return ExperimentConfig.from_dict(data, path="comparison")
 
 
+def variants_of(exp: Experiment) -> list[Variant]:
+    """The comparison an experiment holds ([] for a single run)."""
+    runs = getattr(exp, "comparison", None) or []
+    if not runs:
+        return []
+    return [Variant(getattr(exp, "comparison_a_label", "") or "Run A", {})] + [
+        Variant(str(run.get("label") or f"Run {chr(66 + i)}"), dict(run.get("changes") or {}))
+        for i, run in enumerate(runs)]
+
+
 class Document(QObject):
     loaded = Signal(object)          # Experiment: a new document replaced the old one (a load, New, a lesson)
     comparison_changed = Signal()    # runs were added to or removed from the comparison, or relabelled
@@ -143,7 +153,7 @@ class Document(QObject):
         self.undo_stack.setClean()
         self.serial += 1
         self.sweep_saved = self.sweep_changes
-        self.set_comparison(list(getattr(exp, "variants", None) or []), mark_modified=False)
+        self.set_comparison(variants_of(exp), mark_modified=False)
         self.comparison_saved = self.comparison_changes
         self.name = exp.name
         self.description = exp.description
@@ -158,8 +168,13 @@ class Document(QObject):
 
     def experiment(self, sweep: dict | None = None) -> Experiment:
         """The document now: its points and settings (no weights: a save asks a run for them)."""
-        return Experiment(self.config.copy(), self.points, name=self.name, description=self.description,
-                          sweep=sweep)
+        exp = Experiment(self.config.copy(), self.points, name=self.name, description=self.description,
+                         sweep=sweep)
+        if self.comparing:   # the runs' definitions; a save asks each run for its weights and history
+            exp.comparison_a_label = self.comparison[0].label
+            exp.comparison = [{"label": v.label, "changes": dict(v.changes), "weights": None, "history": None}
+                              for v in self.comparison[1:]]
+        return exp
 
     def regenerate(self, kind: str, count: int, noise: float, train_fraction: float, seed: int) -> None:
         """New points from a generator (undoable); raises NnvizError for settings it cannot make."""

@@ -10,6 +10,8 @@ import re
 import time
 from collections import deque
 
+import numpy as np
+
 from PySide6.QtCore import QByteArray, QEvent, QEventLoop, QPoint, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QFont, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
@@ -38,6 +40,12 @@ from .session_client import SessionClient
 from .training_run import TrainingRun
 from .document import Document
 from .sweep_panel import SweepPanel
+from .compare import CompareGroup
+from .tiles import TileGrid
+from .pins import PinList, PinsWidget
+from .plots import Overlay
+from ..compare_variants import describe, diff_changes, variant_choices, apply_changes
+from .document import MAX_COMPARED_RUNS, Variant
 
 SPEEDS = ((0, "As fast as possible"), (1, "1 epoch/s"), (5, "5 epochs/s"), (20, "20 epochs/s"),
           (60, "60 epochs/s"), (200, "200 epochs/s"), (1000, "1,000 epochs/s"))
@@ -67,6 +75,8 @@ BOTTOM_SHARE = 0.46          # of the window's height, for the plots under the c
 LESSON_SWEEPS = {
     "model-complexity": dict(param="hidden_units", values="1:128:8", scale="log", seeds=3, epochs=2000),
 }
+# The plot tab a lesson opens on, where its evidence is (the others show the gradients).
+LESSON_TABS = {"l1-vs-l2": "weights", "l1-sparsity": "weights", "l2-weight-decay": "weights"}
 FILE_FILTER = "nnviz experiments (*.nnviz);;All files (*)"
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
 
@@ -128,6 +138,15 @@ class MainWindow(QMainWindow):
         self.run.state_received.connect(self._on_state_received)
         self.run.error.connect(self._on_session_error)
         self.run.died.connect(self._on_session_died)
+        self.compare = CompareGroup(self.document, self.run, lambda parent: type(self.run.client)(parent), self)
+        self.compare.runs_changed.connect(self._on_runs_changed)
+        self.compare.frame.connect(self._show_compare_frame)
+        self.compare.playing_changed.connect(self._on_group_playing)
+        self.compare.error.connect(lambda i, message, detail: self._on_session_error(message, detail))
+        self.compare.died.connect(self._on_compare_died)
+        self.pins = PinList(self)
+        self.pins.changed.connect(self._update_overlays)
+        self._build_compare_ui()
         self._send_all()
         self._restore_settings()
         cache_axes(self)
@@ -149,8 +168,10 @@ class MainWindow(QMainWindow):
         self.banner.action_triggered.connect(self._on_banner_action)
         self._banner_action = None
         self.canvas = PointCanvas(self.points_model, central)
+        # compare mode: the canvas (run A, where points are edited) and a tile per further run
+        self.tile_grid = TileGrid(self.canvas, central)
         layout.addWidget(self.banner)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.tile_grid, 1)
         self.setCentralWidget(central)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
@@ -215,7 +236,7 @@ class MainWindow(QMainWindow):
         ~250 px at 1440x900), the side panels fixed widths that grow a little on big screens."""
         width, height = size.width(), size.height()
         left = max(230, min(380, round(width * 0.17)))
-        right = max(300, min(460, round(width * 0.235)))
+        right = max(340, min(460, round(width * 0.235)))
         self.resizeDocks([self.data_dock, self.model_dock], [left, right], Qt.Horizontal)
         self.resizeDocks([self.data_dock, self.lesson_dock], [round(height * 0.55), round(height * 0.45)],
                          Qt.Vertical)
@@ -279,7 +300,7 @@ class MainWindow(QMainWindow):
         self.act_restart = A("Restart training process", self.restart_session, None,
                              "Start a new training process with the current points and settings.")
         self.act_fit = A("Fit view", self.canvas.fit_view, "F", "Zoom to show all points (F).")
-        self.act_discretize = A("Discretize", self.canvas.set_discretize, "D",
+        self.act_discretize = A("Discretize", self._set_discretize, "D",
                                 "Show the boundary as hard class regions instead of a smooth colour field (D).",
                                 checkable=True)
         self.act_misclassified = A("Show mistakes", self._show_mistakes, "M",
@@ -343,7 +364,9 @@ class MainWindow(QMainWindow):
             t.addAction(a)
         t.addSeparator()
         t.addAction(self.act_restart)
+        self.compare_menu = mb.addMenu("&Compare")
         v = mb.addMenu("&View")
+        self.view_menu = v
         for a in (self.act_fit, self.act_discretize, self.act_misclassified):
             v.addAction(a)
         v.addSeparator()
@@ -356,7 +379,7 @@ class MainWindow(QMainWindow):
                                        "processes, and graph train and test error against it.")
         self.act_show_sweep.triggered.connect(lambda on: on and self.show_sweep_dock())
         v.addAction(self.act_show_sweep)
-        v.addSeparator()
+        self._view_anchor = v.addSeparator()
         v.addAction(self.act_presentation)
         self._build_record_menu(mb)
         h = mb.addMenu("&Help")
@@ -364,9 +387,10 @@ class MainWindow(QMainWindow):
 
         tb = self.addToolBar("Training")
         tb.setObjectName("toolbar-training")
+        self.training_toolbar = tb
         for a in (self.act_play, self.act_step, self.act_reset, self.act_redraw):
             tb.addAction(a)
-        tb.addSeparator()
+        self._compare_anchor = tb.addSeparator()
         self.speed_combo = QComboBox(self)
         for value, text in SPEEDS:
             self.speed_combo.addItem(text, value)
@@ -477,7 +501,7 @@ class MainWindow(QMainWindow):
         """Tell the session everything it needs: after start, restart or load."""
         self.client.send(m.SetConfig(self.config_model.config))
         self.client.send(m.SetPoints(self.points_model.points, self._points_version))
-        self.client.send(m.SetSpeed(self.speed_combo.currentData() or 0))
+        self.compare.send_all(m.SetSpeed(self.speed_combo.currentData() or 0))
         self._send_view()
 
     def _send_view(self) -> None:
@@ -486,11 +510,16 @@ class MainWindow(QMainWindow):
         h = max(1.0, y1 - y0)
         # about BOUNDARY_RESOLUTION pixels along the longer side, keeping the view's aspect ratio
         scale = BOUNDARY_RESOLUTION / max(w, h)
-        self.client.send(m.SetView((x0, x1, y0, y1), max(8, round(w * scale)), max(8, round(h * scale)),
-                                   predictions=self.act_misclassified.isChecked()))
+        self.compare.send_all(m.SetView((x0, x1, y0, y1), max(8, round(w * scale)), max(8, round(h * scale)),
+                                        predictions=self.act_misclassified.isChecked()))
+
+    def _set_discretize(self, on: bool) -> None:
+        self.canvas.set_discretize(on)
+        self.tile_grid.set_discretize(on)
 
     def _show_mistakes(self, on: bool) -> None:
         self.canvas.set_highlight_misclassified(on)
+        self.tile_grid.set_highlight_misclassified(on)
         self._send_view()   # the session classifies every point only while mistakes are shown
 
     def _on_points_changed(self, points: PointSet) -> None:
@@ -507,7 +536,7 @@ class MainWindow(QMainWindow):
         self.data_panel.set_problem(config.problem)
 
     def _on_speed_changed(self) -> None:
-        self.client.send(m.SetSpeed(self.speed_combo.currentData() or 0))
+        self.compare.send_all(m.SetSpeed(self.speed_combo.currentData() or 0))
 
     def _show_snapshot(self, snap: m.Snapshot, restarted: bool) -> None:
         """Draw a frame of the run (its history copy is already updated; the run acks after this)."""
@@ -517,12 +546,16 @@ class MainWindow(QMainWindow):
             for plot in self.plots:
                 plot.set_history(self.history)
             self._place_markers()
+            self._primary_histograms = None
         else:
             self._refresh_plots(all_now=not snap.playing)
         if snap.boundary is not None:
             self.canvas.set_boundary(snap.boundary, snap.extent, snap.mode)
         if snap.weight_histograms is not None:   # None: unchanged since the last frame that had some
             self.weights_plot.set_weight_histograms(snap.weight_histograms)
+            self._primary_histograms = snap.weight_histograms
+        if self.compare.active:
+            self.tile_grid.set_caption_text(0, _run_numbers(snap, self.history))
         if snap.points_version == self._points_version:
             self.canvas.set_predictions(snap.predictions)
         if snap.stop_message and snap.stop_message != self._shown_stop:
@@ -649,27 +682,219 @@ class MainWindow(QMainWindow):
         if self.autosaver is not None:
             self.autosaver.set_client(self.client)
 
+    # -- compare mode and pins --------------------------------------------------------------------------
+    def _build_compare_ui(self) -> None:
+        A = self._action
+        self.act_pin = A("Pin", self.pin_run, "P",
+                         "Keep this run's curves as a faded, labelled copy in the plots, to compare later runs "
+                         "with it; it stays through Reset and setting changes (P).")
+        self.act_lock_step = A("Keep runs in step", self.compare.set_locked, None,
+                               "Compared runs train the same number of epochs: a faster run waits for the slower "
+                               "ones. Off, each trains at its own speed.", checkable=True, checked=True)
+        self.act_stop_comparing = A("Stop comparing", self.stop_comparing, None,
+                                    "Keep only the first run (the one the Model panel edits).")
+        menu = self.compare_menu
+        self.compare_with_menu = menu.addMenu("Compare with…")
+        self.compare_with_menu.setToolTipsVisible(True)
+        self.compare_with_menu.aboutToShow.connect(self._fill_compare_with_menu)
+        self.remove_run_menu = menu.addMenu("Remove run")
+        self.remove_run_menu.aboutToShow.connect(self._fill_remove_run_menu)
+        menu.addAction(self.act_stop_comparing)
+        menu.addAction(self.act_lock_step)
+        menu.addSeparator()
+        menu.addAction(self.act_pin)
+        self.act_clear_pins = A("Remove all pins", self.pins.clear, None, "Remove every pinned run from the plots.")
+        menu.addAction(self.act_clear_pins)
+        self.training_toolbar.insertAction(self._compare_anchor, self.act_pin)
+        self._compare_button = self.compare_with_menu.menuAction()
+        self._compare_button.setText("Compare with…")
+        self._compare_button.setToolTip("Train a copy of this run with one setting changed, side by side on the "
+                                        "same points (up to 4 runs).")
+        self.training_toolbar.insertAction(self._compare_anchor, self._compare_button)
+        self.pins_widget = PinsWidget(self.pins, self)
+        self.pins_dock = self._dock("Pinned runs", "dock-pins", self.pins_widget, Qt.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.lesson_dock, self.pins_dock)
+        self.lesson_dock.raise_()
+        self.pins_dock.hide()
+        self.view_menu.insertAction(self._view_anchor, self.pins_dock.toggleViewAction())
+        self._primary_histograms = None
+        self._update_compare_actions()
+
+    def _update_compare_actions(self) -> None:
+        active = self.compare.active
+        self.act_stop_comparing.setEnabled(active)
+        self.remove_run_menu.setEnabled(active)
+        self.act_lock_step.setEnabled(active)
+        self.compare_with_menu.setEnabled(len(self.compare.runs) < MAX_COMPARED_RUNS)
+
+    def _fill_compare_with_menu(self) -> None:
+        menu = self.compare_with_menu
+        menu.clear()
+        config = self.config_model.config
+        for text, changes in variant_choices(config):
+            act = menu.addAction(text)
+            act.setToolTip(f"Add a run like this one but with {text[0].lower() + text[1:]}")
+            act.triggered.connect(lambda _=False, c=changes: self.compare_with(c))
+
+    def _fill_remove_run_menu(self) -> None:
+        menu = self.remove_run_menu
+        menu.clear()
+        for i, variant in enumerate(self.document.comparison[1:], 1):
+            act = menu.addAction(variant.label or f"Run {i + 1}")
+            act.triggered.connect(lambda _=False, k=i: self.remove_run(k))
+
+    def compare_with(self, changes: dict, label: str | None = None) -> bool:
+        """Add a run with ``changes`` on top of this one's settings (at most four runs); False if refused."""
+        config = self.config_model.config
+        try:
+            other = apply_changes(config, changes)
+        except NnvizError as exc:
+            self._error("Cannot compare", str(exc))
+            return False
+        runs = list(self.document.comparison)
+        if len(runs) >= MAX_COMPARED_RUNS:
+            self._error("Cannot compare", f"At most {MAX_COMPARED_RUNS} runs can be compared: remove one first.")
+            return False
+        if not runs:   # run A is named by what it has where the new run differs
+            runs = [Variant(describe(other, diff_changes(other, config)) or "this run", {})]
+        label = label or describe(config, changes) or f"Run {len(runs) + 1}"
+        self.document.set_comparison(runs + [Variant(label, dict(changes))])
+        self._after_comparison_edit()
+        return True
+
+    def remove_run(self, index: int) -> None:
+        runs = list(self.document.comparison)
+        if 1 <= index < len(runs):
+            del runs[index]
+            self.document.set_comparison(runs)
+            self._after_comparison_edit()
+
+    def stop_comparing(self) -> None:
+        self.document.set_comparison([])
+        self._after_comparison_edit()
+
+    def _after_comparison_edit(self) -> None:
+        self.setWindowModified(self.is_modified())
+        self._update_title()
+        if self.compare.active:   # a new run starts from epoch 0: all start again, so they stay comparable
+            self.compare.reset()
+
+    def _on_runs_changed(self) -> None:
+        group = self.compare
+        labels = list(group.labels)
+        if group.active and not labels[0]:
+            labels[0] = self.document.comparison[0].label if self.document.comparison else "Run A"
+        self.tile_grid.set_runs(labels if group.active else [""], list(group.colours) if group.active else [])
+        if group.active:
+            snap = self.last_snapshot
+            if snap is not None:
+                self.tile_grid.set_caption_text(0, _run_numbers(snap, self.history))
+            for i, run in enumerate(group.runs[1:], 1):
+                if run.last_snapshot is not None:
+                    self.tile_grid.show_snapshot(i, run.last_snapshot, self._points_version)
+        self._update_overlays()
+        self._update_compare_actions()
+        self._show_playing(self._playing)
+
+    def _update_overlays(self) -> None:
+        group = self.compare
+        overlays = []
+        if group.active:
+            for i, run in enumerate(group.runs[1:], 1):
+                overlays.append(Overlay(f"run-{id(run)}", group.labels[i], run.history, group.colours[i],
+                                        weight_histograms=self._run_histograms.get(id(run))))
+        overlays += self.pins.overlays()
+        primary = (group.labels[0] or "Run A", group.colours[0]) if group.active else (None, None)
+        for plot in self.plots:
+            if plot.history is None:   # before run A's first frame
+                plot.set_history(self.history)
+            plot.set_primary(*primary)
+            plot.set_overlays(overlays)
+        if self.pins.pins and not self.pins_dock.isVisible():
+            self.pins_dock.show()
+        self._refresh_plots(all_now=True)
+
+    _run_histograms: dict = {}
+
+    def _show_compare_frame(self, index: int, snap, restarted: bool) -> None:
+        """A frame of a further run: its tile, its caption numbers, its curves (read from its history)."""
+        if not self.compare.active or index >= self.tile_grid.count:
+            return
+        run = self.compare.runs[index]
+        self.tile_grid.show_snapshot(index, snap, self._points_version)
+        self.tile_grid.set_caption_text(index, _run_numbers(snap, run.history))
+        if snap.weight_histograms is not None:
+            self._run_histograms = {**self._run_histograms, id(run): snap.weight_histograms}
+        if restarted or snap.weight_histograms is not None:
+            self._update_overlays()   # a new history object, or new histograms: the overlays point at them
+        else:
+            self._refresh_plots(all_now=not snap.playing)
+
+    def _on_compare_died(self, index: int, message: str) -> None:
+        label = self.compare.labels[index] if index < len(self.compare.labels) else f"run {index + 1}"
+        self._banner_action = lambda: self.compare.restart(index)
+        self._show_banner("died", f"{label}: {message} Your points and settings are safe.", "error",
+                          action="Restart that run")
+
+    def pin_run(self) -> str:
+        """Pin the current run's curves (run A's; in compare mode every run's) as faded overlays."""
+        keys = []
+        group = self.compare
+        runs = list(enumerate(group.runs)) if group.active else [(0, self.run)]
+        for i, run in runs:
+            if not len(run.history):
+                continue
+            epoch = int(run.history["epoch"][-1])
+            name = (group.labels[i] or "Run A") if group.active else _config_summary(self.config_model.config)
+            hist = self._primary_histograms if i == 0 else self._run_histograms.get(id(run))
+            keys.append(self.pins.add(f"{name} @ {epoch:,}", run.history, weight_histograms=hist))
+        if not keys:
+            self.statusBar().showMessage("Nothing to pin yet: train a few epochs first.", 4000)
+            return ""
+        self.pins_dock.show()
+        self.statusBar().showMessage("Pinned: the faded curves stay while you change settings or reset. "
+                                     "Rename or remove pins in the Pinned runs panel.", 5000)
+        return keys[0]
+
     # -- transport ---------------------------------------------------------------------------------------
     def _show_playing(self, playing: bool) -> None:
+        if self.compare.active:
+            playing = self.compare.playing   # the transport shows the group's state, not run A's alone
         self.act_play.setText("Pause" if playing else "Play")
 
+    def _on_group_playing(self, playing: bool) -> None:
+        if self.compare.active:
+            self.act_play.setText("Pause" if playing else "Play")
+
     def toggle_play(self) -> None:
-        if self._playing:
+        if (self.compare.playing if self.compare.active else self._playing):
             self.pause()
         else:
             self.play()
 
     def play(self) -> None:
-        self.run.play()
+        if self.compare.active:
+            self.compare.play()
+        else:
+            self.run.play()
 
     def pause(self) -> None:
-        self.run.pause()
+        if self.compare.active:
+            self.compare.pause()
+        else:
+            self.run.pause()
 
     def step(self) -> None:
-        self.run.step(1)
+        if self.compare.active:
+            self.compare.step(1)
+        else:
+            self.run.step(1)
 
     def reset_weights(self) -> None:
-        self.run.reset()
+        if self.compare.active:
+            self.compare.reset()
+        else:
+            self.run.reset()
         self._hide_transient_banner()
 
     def redraw_weights(self) -> None:
@@ -714,6 +939,8 @@ class MainWindow(QMainWindow):
         self.client.send(m.SetExperiment(exp.config, exp.points, self._points_version))
         # arrays: cheap to make and to send, whatever the length of the history
         self.client.send(m.LoadState(exp.weights, exp.history.to_arrays() if exp.history is not None else None))
+        if self.compare.active and exp.comparison:   # the further runs' saved weights and histories
+            self.compare.load_states([(run.get("weights"), run.get("history")) for run in exp.comparison])
         self.lesson_view.setHtml(_lesson_html(exp.name, exp.description))
         self._hide_transient_banner()
         self._shown_stop = ""
@@ -744,14 +971,22 @@ class MainWindow(QMainWindow):
         from ..presets import get_preset
         if not self.maybe_save():
             return
-        preset = get_preset(name)
-        self.load_experiment(preset.build(), None)
+        self.show_lesson(get_preset(name))
+
+    def show_lesson(self, preset, experiment: Experiment | None = None) -> None:
+        """Open a lesson as File > Open lesson does (no question asked): its runs (all of a comparison), its
+        data generator, its speed and its sweep. ``experiment``: the lesson as already built."""
+        exp = experiment if experiment is not None else preset.build_comparison()
+        self.load_experiment(exp, None)
         self.show_generator_settings(preset.data)
         speed = getattr(preset, "speed", None)   # each lesson opens at a speed where it can be watched
         if speed is not None:
             self.set_speed(int(speed))
-        if name in LESSON_SWEEPS:
-            self.prefill_sweep(**LESSON_SWEEPS[name])
+        if preset.name in LESSON_SWEEPS:
+            self.prefill_sweep(**LESSON_SWEEPS[preset.name])
+        tab = {"weights": self.weights_dock}.get(LESSON_TABS.get(preset.name), self.gradient_dock)
+        if not (preset.name in LESSON_SWEEPS and tab is self.gradient_dock):
+            tab.raise_()
 
     def set_speed(self, epochs_per_second: int) -> None:
         """Choose the speed cap (0 = as fast as possible); a value not on the list is added to it."""
@@ -804,6 +1039,9 @@ class MainWindow(QMainWindow):
         self.act_save_as.setEnabled(False)
         self._saving_label.show()
         self.statusBar().showMessage("Saving…")
+        if self.compare.active:   # each further run's weights and history, asked for alongside run A's
+            job.compare_pending = True
+            self.compare.request_states(lambda entries, j=job: self._on_compare_states(j, entries))
         if self.client.alive:
             job.awaiting = True
             self._requesting_state, self._early_reply = True, None
@@ -849,11 +1087,26 @@ class MainWindow(QMainWindow):
             note = f"Saved the points and settings without weights or history: {reason}"
         self._write_save(job, note=note)
 
+    def _on_compare_states(self, job: "_PendingSave", entries: list) -> None:
+        if self._save is not job or not job.compare_pending:
+            return
+        job.compare_pending = False
+        if job.exp is not None and job.exp.comparison is not None:
+            job.exp.comparison = entries
+        if not job.awaiting and job.writer is None and job.ready:
+            self._start_writer(job)
+
     def _write_save(self, job: "_PendingSave", note: str = "") -> None:
         if job.awaiting and job.token is not None:
             self.client.cancel_state(job.token)   # no-op once answered; drops a reply still on its way
         job.awaiting = False
         job.note = note
+        job.ready = True
+        if job.compare_pending:
+            return   # written when the further runs have answered (_on_compare_states)
+        self._start_writer(job)
+
+    def _start_writer(self, job: "_PendingSave") -> None:
         job.writer = SaveJob(job.exp, job.path, self)
         job.writer.finished.connect(lambda error, j=job: self._finish_save(j, error))
         job.writer.start()
@@ -892,6 +1145,7 @@ class MainWindow(QMainWindow):
 
     def _cancel_save_request(self) -> None:
         """Forget an unanswered state request (the window is closing): a late reply is dropped."""
+        self.compare.cancel_states()
         job = self._save
         if job is not None and job.awaiting:
             self.client.cancel_state(job.token)
@@ -1498,6 +1752,7 @@ class MainWindow(QMainWindow):
             if app is not None:
                 app.removeEventFilter(self)
         self._save_settings(layout)
+        self.compare.shutdown()             # every further run's process ends
         self.client.shutdown()
         event.accept()
 
@@ -1611,6 +1866,8 @@ class _PendingSave:
         self.trained_seconds = trained_seconds
         self.token: int | None = None
         self.awaiting = False          # the state request is not answered yet
+        self.compare_pending = False   # compare mode: the further runs' states are not all in yet
+        self.ready = False             # run A's part is done (answered, or given up): write once all are
         self.writer: SaveJob | None = None
         self.note = ""
         self.result: bool | None = None
@@ -1650,3 +1907,43 @@ class _ImageExportDialog(QDialog):
 
     def choice(self) -> tuple[str, int]:
         return ("canvas" if self.canvas_only.isChecked() else "window"), int(self.scale.currentData() or 1)
+
+
+def _last_finite(history, column: str) -> float:
+    try:
+        values = history[column]
+    except (KeyError, IndexError):
+        return float("nan")
+    finite = np.flatnonzero(np.isfinite(values))
+    return float(values[finite[-1]]) if finite.size else float("nan")
+
+
+def _run_numbers(snap, history) -> str:
+    """A run's caption text: its epoch and its last evaluated train/test error (or loss)."""
+    parts = [f"epoch {snap.epoch:,}"]
+    if len(history):
+        if snap.mode == "regression":
+            pairs = (("train loss", _last_finite(history, "train_loss")), ("test", _last_finite(history, "test_loss")))
+            parts += [f"{k} {v:.3g}" for k, v in pairs if np.isfinite(v)]
+        else:
+            pairs = (("train error", _last_finite(history, "train_error")),
+                     ("test", _last_finite(history, "test_error")))
+            parts += [f"{k} {v:.1%}" for k, v in pairs if np.isfinite(v)]
+    if snap.stop_message:
+        parts.append("stopped")
+    return " · ".join(parts)
+
+
+def _config_summary(config) -> str:
+    """A run's settings in a few words, for a pin's label: "tanh 6x8 · lr 0.03 · L2 0.001"."""
+    a = config.architecture
+    layers = "x".join(str(n) for n in a.hidden_layers) if a.hidden_layers else "no hidden layer"
+    out = [f"{a.activation} {layers}", f"lr {config.optimizer.learning_rate:g}"]
+    r = config.regularization
+    if r.l1:
+        out.append(f"L1 {r.l1:g}")
+    if r.l2:
+        out.append(f"L2 {r.l2:g}")
+    if r.dropout:
+        out.append(f"dropout {r.dropout:g}")
+    return " · ".join(out)

@@ -46,14 +46,12 @@ def take_screenshot(resolved, epochs: int, out: str, size: tuple[int, int] = DEF
             settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.IniFormat)
             client = InProcessSessionClient()   # deterministic: exactly N epochs, then one frame
             client.error.connect(lambda message, detail: errors.append((message, detail)))
-            window = MainWindow(client, settings=settings, experiment=resolved.experiment, path=resolved.path)
+            preset = resolved.preset
+            window = MainWindow(client, settings=settings,
+                                experiment=resolved.experiment if preset is None else None, path=resolved.path)
             try:
-                if resolved.preset is not None:   # as File > Open lesson shows it: data, speed, sweep
-                    window.show_generator_settings(resolved.preset.data)
-                    window.set_speed(int(getattr(resolved.preset, "speed", 0) or 0))
-                    from .main_window import LESSON_SWEEPS
-                    if resolved.preset.name in LESSON_SWEEPS:
-                        window.prefill_sweep(**LESSON_SWEEPS[resolved.preset.name])
+                if preset is not None:   # as File > Open lesson shows it: all its runs, data, speed, sweep
+                    window.show_lesson(preset)
                 window.resize(w, h)
                 # A top-level layout that changes the minimum size of a shown window (at show(), or when a
                 # banner appears) makes Qt call propagateSizeHints(), which the offscreen platform does not
@@ -65,15 +63,24 @@ def take_screenshot(resolved, epochs: int, out: str, size: tuple[int, int] = DEF
                 window.canvas.fit_view()
                 window._view_timer.stop()   # the layout has settled: send the final view now, not after a delay
                 window._send_view()
-                trainer = client.session.trainer
-                first = trainer.epoch
+                # every run of a comparison has its own in-process session: each trains exactly N epochs
+                clients = [run.client for run in window.compare.runs]
+                trainers = [c.session.trainer for c in clients]
+                firsts = [t.epoch for t in trainers]
                 if not errors:
-                    client.pump(epochs)
-                client.pump(0)
+                    for c in clients:
+                        c.pump(epochs)
+                for c in clients:
+                    c.pump(0)
                 for _ in range(3):
                     app.processEvents()
-                outcome = _outcome(trainer.summary(), getattr(trainer, "stop_info", None),
-                                   trainer.epoch - first, epochs)
+                outcomes = [_outcome(t.summary(), getattr(t, "stop_info", None), t.epoch - first, epochs)
+                            for t, first in zip(trainers, firsts)]
+                if len(outcomes) > 1:
+                    outcome = "; ".join(f"{label or 'run ' + str(i + 1)}: {text}" for i, (label, text)
+                                        in enumerate(zip(window.compare.labels, outcomes)))
+                else:
+                    outcome = outcomes[0]
                 image = window.grab() if not errors else None
                 app.processEvents()
             finally:
