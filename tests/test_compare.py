@@ -366,3 +366,15 @@ def test_run_summary_names_the_epoch_and_the_latest_losses(make_group):
     pump(group, epochs=3)
     text = run_summary(group.runs[1])
     assert text.startswith("epoch 3  ·  train loss ") and "test loss" in text
+
+
+def test_a_save_waiting_for_a_run_that_is_removed_still_finishes(make_group):
+    doc, group = make_group(FOUR)
+    silent = group.runs[2]
+    silent.client.request_state = lambda: 424242      # this run never answers
+    got = []
+    group.request_states(got.append)
+    assert not got                                      # waiting for run 2
+    doc.set_comparison([Variant(*v) for v in FOUR[:2]])  # run 2 (and 3) removed
+    assert len(got) == 1 and [e["label"] for e in got[0]] == ["L2 0.03", "ReLU", "lr 0.3"]
+    assert got[0][0]["weights"] is not None and got[0][1]["weights"] is None

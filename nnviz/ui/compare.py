@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -137,6 +138,8 @@ class CompareGroup(QObject):
         self.runs = runs
         self._configs = configs
         self._variants = [None] + variants
+        if old:
+            self._finish_if_answered()   # a save waiting for a dropped run: it answers no more
         labels = [v.label for v in self.document.comparison] or [""]
         self.labels = labels
         self.colours = [RUN_COLOURS[i % len(RUN_COLOURS)] for i in range(len(self.runs))]
@@ -165,14 +168,10 @@ class CompareGroup(QObject):
         self._pace.pop(id(run), None)
         self._sent_limit.pop(id(run), None)
         self._clients.pop(id(run), None)
-        try:
-            run.frame.disconnect()
-            run.playing_changed.disconnect(self._update_playing)
-            run.error.disconnect()
-            run.died.disconnect()
-        except (RuntimeError, TypeError):
-            pass
+        for signal in (run.frame, run.playing_changed, run.error, run.died, run.state_received):
+            _disconnect(signal)
         run.shutdown()
+        run.client.deleteLater()
         run.deleteLater()
 
     def restart(self, index: int) -> None:
@@ -192,6 +191,7 @@ class CompareGroup(QObject):
         for run in self.runs[1:]:
             self._drop_run(run)
         self.runs = self.runs[:1]
+        self.cancel_states()
         self._variants, self._configs = [None], [None]
         self.labels, self.colours = [""], [RUN_COLOURS[0]]
 
@@ -224,7 +224,7 @@ class CompareGroup(QObject):
         for i in range(1, len(self.runs)):
             old = self._configs[i]
             if self._send_config(i):
-                restarted.append(old is None or needs_new_weights(old, self._configs[i]))
+                restarted.append(old is not None and needs_new_weights(old, self._configs[i]))
             else:
                 restarted.append(False)
         if any(restarted):
@@ -476,11 +476,10 @@ class CompareGroup(QObject):
         if request is None:
             return
         for run in request["runs"]:
-            try:
-                run.state_received.disconnect(self._on_state)
-                run.died.disconnect(self._on_state_died)
-            except (RuntimeError, TypeError):
-                pass
+            if run not in self.runs:
+                continue   # dropped: disconnected from everything already
+            _disconnect(run.state_received, self._on_state)
+            _disconnect(run.died, self._on_state_died)
         for token, run in request["tokens"].items():
             if token not in request["replies"]:
                 run.cancel_state(token)
@@ -502,8 +501,8 @@ class CompareGroup(QObject):
         by_run = {id(run): token for token, run in request["tokens"].items()}
         for run in request["runs"]:
             token = by_run.get(id(run))
-            if token is not None and token not in request["replies"] and run.alive:
-                return   # still waiting for this one
+            if token is not None and token not in request["replies"] and run.alive and run in self.runs:
+                return   # still waiting for this one (not for one that died or was removed)
         entries = []
         for run, variant, config in zip(request["runs"], request["variants"], request["configs"]):
             reply = request["replies"].get(by_run.get(id(run)))
@@ -522,6 +521,16 @@ class CompareGroup(QObject):
         done = request["done"]
         self.cancel_states()
         done(entries)
+
+
+def _disconnect(signal, slot=None) -> None:
+    """Disconnect ``slot`` (or every slot) quietly: nothing connected is not an error here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            signal.disconnect() if slot is None else signal.disconnect(slot)
+        except (RuntimeError, TypeError):
+            pass
 
 
 def run_summary(run: TrainingRun) -> str:
