@@ -914,14 +914,20 @@ def test_overlays_are_validated(qtbot):
     assert w.overlays == [] and not w.coloured
 
 
-def test_overlays_without_a_history_of_the_window(qtbot):
-    w = shown(GradientPlot(), qtbot)
+@pytest.mark.parametrize("cls", [LossPlot, GradientPlot, WeightsPlot, LearningRatePlot])
+def test_overlays_without_a_history_of_the_window(qtbot, cls):
+    w = shown(cls(), qtbot)
     w.set_overlays([Overlay("pin1", "pinned", make_history(40, n_layers=3), RUN_COLOURS[3], faded=True)])
-    assert all(c.isVisible() for c in overlay_curves(w, "pin1").values())
+    curves = [c for key, c in overlay_curves(w, "pin1").items() if key not in ("penalty", "objective")]
+    assert curves and all(c.isVisible() for c in curves)
     assert "pin: pinned" in legend_labels(w)
     w.grab()
+    w.set_history(make_history(10, n_layers=3))
     w.clear()      # the window's run forgets its history; the pin stays
-    assert all(c.isVisible() for c in overlay_curves(w, "pin1").values())
+    assert all(c.isVisible() for c in curves)
+    w.refresh()
+    w._on_mouse_moved(w.view_box.sceneBoundingRect().center())   # hovering reads the pin alone
+    assert w.readout.text().startswith("epoch ") and "pin: pinned" in w.readout.text()
 
 
 def hand_made_with_gaps(n=400, every=10, n_layers=2):

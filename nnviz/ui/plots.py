@@ -1409,7 +1409,8 @@ class LossPlot(_MetricPlot):
 
     def _after_redraw(self):
         self._update_header()
-        nothing = len(self.history) > 0 and not any(self._shown.values())
+        nothing = (self.history is not None and len(self.history) > 0 and not any(self._shown.values())
+                   and not self._overlays)
         if nothing:
             self.empty_note.setText("No error rates: this is a regression task." if self.error_mode
                                     else "No loss values yet.")
@@ -1506,7 +1507,10 @@ class _LayerStrip(pg.GraphicsWidget):
 
     def set_rows(self, rows) -> None:
         """Several runs: ``rows[i]`` is run i's colour per layer (runs may have different layer counts)."""
-        self.rows = [[QColor(c) for c in row] for row in rows if len(row)]
+        rows = [[QColor(c) for c in row] for row in rows if len(row)]
+        if rows == self.rows and self.isVisible() == bool(rows):
+            return
+        self.rows = rows
         self.colors = self.rows[0] if self.rows else []
         height = max(self.HEIGHT, self.BAND * len(self.rows) + 2) if self.rows else 0
         self.setMinimumHeight(height)
@@ -1799,6 +1803,15 @@ class WeightsPlot(GradientPlot):
         return out
 
     def _show_histograms(self) -> None:
+        # the window hands over the overlays again with each run's new histograms: skip what is unchanged
+        sources = [self.histograms] + [r.weight_histograms for r in self._overlays.values()]
+        style = (self.coloured, self.per_layer_button.isChecked(), self.log_count_button.isChecked(),
+                 self._primary_colour, tuple((r.colour, r.faded, r.index) for r in self._overlays.values()))
+        last_sources, last_style = getattr(self, "_hist_drawn", ([], None))
+        if style == last_style and len(sources) == len(last_sources) and all(
+                a is b for a, b in zip(sources, last_sources)):
+            return
+        self._hist_drawn = (sources, style)
         outlines = self._hist_outlines()
         self._outlines = [(e, c) for e, c, _, _ in outlines]
         if outlines and self.hist_widget.isHidden():   # appearing: 3/5 of the width for the curves, 2/5 here
