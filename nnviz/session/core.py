@@ -17,6 +17,7 @@ from ..engine.config import ExperimentConfig
 from ..engine.history import History
 from ..engine.stats import weight_histograms
 from ..engine.trainer import Trainer
+from ..engine.units import frame_resolution, is_summarised, multiply_adds, network_frame
 from ..errors import DataError, NnvizError
 from . import messages as m
 
@@ -41,6 +42,14 @@ PRIOR_MAC_SECONDS = 5e-11
 # a stop or a reset, so a still is exact. Their cost comes out of the frame's boundary budget.
 HISTOGRAM_INTERVAL = 0.25
 PLAYING_HISTOGRAM_WEIGHTS = 1 << 16
+# The network view (SetNetworkView): while training plays, a frame's unit maps may cost at most
+# NETWORK_SECONDS (their grid is made coarser for big networks, see units.frame_resolution), and a new frame
+# comes at most every NETWORK_COST_FACTOR times its cost (so they take at most ~5 % of training time), and
+# for summarised networks (beyond 10 x 32) at most every NETWORK_SUMMARY_INTERVAL. A still (paused, stopped,
+# waiting) gets the full resolution asked for, once: unchanged stills carry no frame (network None).
+NETWORK_SECONDS = PLAYING_BOUNDARY_SECONDS / 3
+NETWORK_COST_FACTOR = 20.0
+NETWORK_SUMMARY_INTERVAL = 0.25
 
 
 class TrainingSession:
@@ -74,6 +83,12 @@ class TrainingSession:
         self.predictions_partial = False # the last snapshot's classes were not all of the current weights
         self._histogram_sent: tuple | None = None   # (generation, clock) of the last weight histograms sent
         self._histogram_still = None     # the weights key of the last exact histograms sent while not busy
+        self.epoch_limit: int | None = None   # SetEpochLimit: playing does not train past this epoch
+        self.network_view: m.SetNetworkView | None = None   # the network view's request (None: off)
+        self._network_still = None       # the key of the last full-resolution frame sent while not busy
+        self._network_sent: tuple | None = None   # (generation, clock, cost) of the last frame sent
+        self._mac_cost: tuple | None = None       # (network shape, seconds per multiply-add of its frames)
+        self.network_reduced = False     # the last frame's grid was coarser than asked (training played)
 
     # -- commands ----------------------------------------------------------------------------------------
     def handle(self, cmd) -> None:
@@ -121,6 +136,15 @@ class TrainingSession:
             self._reanchor()
         elif isinstance(cmd, m.SetView):
             self.view = cmd
+        elif isinstance(cmd, m.SetNetworkView):
+            self.network_view = cmd if cmd.enabled else None
+            self._network_still = self._network_sent = None   # the next snapshot carries a frame
+        elif isinstance(cmd, m.SetEpochLimit):
+            limit = cmd.limit
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer))):
+                raise ValueError(f"epoch limit: expected a whole number or None, got {limit!r}")
+            self.epoch_limit = None if limit is None else int(limit)
+            self._reanchor()   # the speed cap counts from the release, not from when it began to wait
         elif isinstance(cmd, m.LoadState):
             self._load_state(cmd)
         elif isinstance(cmd, m.RequestState):
@@ -231,7 +255,17 @@ class TrainingSession:
     # -- work --------------------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return (self.playing or self.pending_steps > 0) and self.trainer.stop_info is None
+        """Training is due: playing (and not held at the epoch limit) or steps pending, and not stopped."""
+        return ((self.playing and not self._at_limit()) or self.pending_steps > 0) and self.trainer.stop_info is None
+
+    def _at_limit(self) -> bool:
+        return self.epoch_limit is not None and self.trainer.epoch >= self.epoch_limit
+
+    @property
+    def waiting(self) -> bool:
+        """Playing, but held at the epoch limit (SetEpochLimit) with no steps pending."""
+        return (self.playing and self._at_limit() and self.pending_steps == 0
+                and self.trainer.stop_info is None)
 
     def work(self, budget: float = 0.005, interrupt=None) -> int:
         """Train for about ``budget`` seconds (at least one epoch if any is due). Returns epochs run.
@@ -240,7 +274,8 @@ class TrainingSession:
         run again after the command.
         """
         if not self.busy:
-            if self.boundary_reduced or self.predictions_partial or self._histogram_still != self._weights_key():
+            if (self.boundary_reduced or self.predictions_partial or self._histogram_still != self._weights_key()
+                    or self.network_reduced):
                 self.dirty = True   # training paused or stopped: the still must be sharp and exact
             return 0
         t = self.trainer
@@ -251,8 +286,8 @@ class TrainingSession:
                 stepping = self.pending_steps > 0
                 if stepping:
                     self.pending_steps -= 1
-                elif not self.playing:
-                    break
+                elif not self.playing or self._at_limit():
+                    break   # paused, or held at the epoch limit (SetEpochLimit)
                 elif self.speed > 0:
                     t0, e0 = self._anchor
                     if t.epoch - e0 >= (self._clock() - t0) * self.speed:
@@ -399,6 +434,45 @@ class TrainingSession:
         self._histogram_sent = (self.generation, now)
         return hists
 
+    def _frame_network(self):
+        """The network view's frame for this snapshot, or None (off, no view yet, or unchanged / not due)."""
+        req, t = self.network_view, self.trainer
+        if req is None or self.view is None:
+            return None
+        net, now = t.network, self._clock()
+        sizes = net.sizes
+        if self.busy:
+            if self._network_sent is not None and self._network_sent[0] == self.generation:
+                interval = self._network_sent[2] * NETWORK_COST_FACTOR
+                if is_summarised(sizes):
+                    interval = max(interval, NETWORK_SUMMARY_INTERVAL)
+                if now - self._network_sent[1] < interval:
+                    return None
+            self._network_still = None
+            known = self._mac_cost is not None and self._mac_cost[0] == self._network_shape()
+            per_mac = self._mac_cost[1] if known else PRIOR_MAC_SECONDS
+            g = frame_resolution(sizes, req.resolution, per_mac, NETWORK_SECONDS)
+        else:
+            key = (self._weights_key(), tuple(self.view.extent), req.resolution,
+                   tuple(t.config.architecture.features), float(net.params.sum()))
+            if self._network_still == key:
+                return None
+            self._network_still = key
+            g = frame_resolution(sizes, req.resolution)
+        started = self._clock()
+        frame = network_frame(net, t.config.architecture.features, self.view.extent, g,
+                              generation=self.generation, epoch=t.epoch)
+        cost = self._clock() - started
+        self.network_reduced = g < frame_resolution(sizes, req.resolution)
+        if cost > 0:
+            measured = cost / (g * g * max(1, multiply_adds(sizes)))
+            shape = self._network_shape()
+            if self._mac_cost is not None and self._mac_cost[0] == shape:
+                measured = 0.7 * self._mac_cost[1] + 0.3 * measured   # smoothed: one slow frame is noise
+            self._mac_cost = (shape, measured)
+        self._network_sent = (self.generation, now, cost)
+        return frame
+
     # -- snapshots ---------------------------------------------------------------------------------------
     def snapshot(self) -> m.Snapshot:
         t = self.trainer
@@ -412,6 +486,7 @@ class TrainingSession:
             predictions, spent = self._frame_predictions()
         started = self._clock()
         histograms = self._frame_histograms()
+        network = self._frame_network()
         spent += self._clock() - started
         boundary = extent = None
         if self.view is not None:
@@ -427,10 +502,10 @@ class TrainingSession:
         self.dirty = False
         return m.Snapshot(
             generation=self.generation, epoch=t.epoch, rows=rows,
-            n_layers=t.network.n_layers, playing=self.busy, boundary=boundary, extent=extent, mode=mode,
+            n_layers=t.network.n_layers, playing=self.busy or self.waiting, boundary=boundary, extent=extent, mode=mode,
             points_version=self.points_version, predictions=predictions, best_epoch=t.best_epoch,
             stop_message=t.stop_info.message if t.stop_info else "",
             stop_kind=t.stop_info.kind if t.stop_info else "", notice=t.notice, dropout_keep=keep,
             epochs_per_second=self.epochs_per_second(), seed=t.config.architecture.seed,
             transport_seq=self.transport_seq, in_sync=self.in_sync, sync_message=self.sync_message,
-            weight_histograms=histograms)
+            weight_histograms=histograms, network=network, waiting=self.waiting)

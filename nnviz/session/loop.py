@@ -134,15 +134,19 @@ class SessionLoop:
         self.offer()
 
 
+_LAST_ONLY = (m.SetView, m.SetNetworkView, m.SetEpochLimit)
+
+
 def coalesce(commands: list) -> list:
     """Drop what a later command of the burst overrides (a drag sends one SetPoints per mouse move).
 
     A SetPoints is dropped only if another follows before any settings change, so points are never
-    moved across the settings they were sent with; only the last SetView counts.
+    moved across the settings they were sent with; only the last SetView, SetNetworkView and SetEpochLimit
+    count (each replaces the one before, and steps are not limited, so their order does not matter).
     """
     keep = []
     for i, cmd in enumerate(commands):
-        if isinstance(cmd, m.SetView) and any(isinstance(c, m.SetView) for c in commands[i + 1:]):
+        if isinstance(cmd, _LAST_ONLY) and any(type(c) is type(cmd) for c in commands[i + 1:]):
             continue
         if isinstance(cmd, m.SetPoints) and _superseded(commands, i):
             continue

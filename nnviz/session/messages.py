@@ -7,6 +7,7 @@ import numpy as np
 
 from ..data.points import PointSet
 from ..engine.config import ExperimentConfig
+from ..engine.units import DEFAULT_RESOLUTION, NetworkFrame  # noqa: F401  (Snapshot.network's type)
 
 
 # -- commands (GUI -> session) -----------------------------------------------------------------------------
@@ -64,6 +65,21 @@ class SetView:
 
 
 @dataclass
+class SetNetworkView:
+    """Send (``enabled``) or stop sending ``Snapshot.network``: every unit's activation over a
+    ``resolution`` x ``resolution`` grid covering the view of the last SetView (see nnviz.engine.units)."""
+    enabled: bool
+    resolution: int = DEFAULT_RESOLUTION
+
+
+@dataclass
+class SetEpochLimit:
+    """While playing, do not train past epoch ``limit`` (None: no limit); snapshots held there say
+    ``waiting``. Steps are not limited. Used by the lock-step of compare mode."""
+    limit: int | None = None
+
+
+@dataclass
 class LoadState:
     weights: list | None
     history: dict | None             # History.to_arrays() (History.to_dict() is accepted too)
@@ -112,6 +128,11 @@ class Snapshot:
     # carried some (keep showing those). Sent with the first snapshot of each generation, at most
     # ~HISTOGRAM_INTERVAL apart while training plays (big layers sampled), and exact once it pauses or stops.
     weight_histograms: list | None = None
+    # the network view (SetNetworkView): None when it is off, or when nothing changed since the last frame
+    # that carried one (keep showing that one). Sent with the first snapshot after it is enabled, of each
+    # generation and of each still; while training plays at a bounded rate (big networks less often).
+    network: NetworkFrame | None = None
+    waiting: bool = False            # playing, but held at the SetEpochLimit epoch (playing stays True)
 
 
 @dataclass
