@@ -47,7 +47,7 @@ import numpy as np
 from .compare_variants import MAX_RUNS, apply_changes
 from .data.points import COORD_LIMIT, MAX_CLASSES, MAX_POINTS, ROLE_NAMES, PointSet
 from .engine.config import ExperimentConfig, layer_sizes
-from .engine.history import LAYER_COLUMNS, MAX_ROWS, SCALAR_COLUMNS, History, check_epochs
+from .engine.history import LAYER_COLUMNS, MAX_ROWS, OPTIONAL_COLUMNS, SCALAR_COLUMNS, History, check_epochs
 from .fileio import read_limited, write_atomically
 from .errors import DataError, FileFormatError, NnvizError
 
@@ -677,6 +677,8 @@ def _history_from_base64(value: dict, where: str = "history") -> History:
     n = None
     for c in SCALAR_COLUMNS + LAYER_COLUMNS:
         path = f"{where}.{c}"
+        if c not in value and c in OPTIONAL_COLUMNS:
+            continue   # a file from before the column existed: History.from_arrays fills in its default
         if c not in value:
             raise FileFormatError(f"{path}: missing column")
         text = value[c]

@@ -810,7 +810,8 @@ def _bad(doc_change):
     (lambda d: d["comparison"][2].pop("label"), "comparison[2].label: missing"),
     (lambda d: d["comparison"][1].update(label=3), "comparison[1].label: expected text"),
     (lambda d: d["comparison"][1].update(label="x" * 201), "comparison[1].label: at most 200 characters"),
-    (lambda d: d["comparison"][0].update(changes={"regularization": {"l1": 0.1}}), "comparison[0].changes: the first run"),
+    (lambda d: d["comparison"][0].update(changes={"regularization": {"l1": 0.1}}),
+     "comparison[0].changes: the first run"),
     (lambda d: d["comparison"][0].update(weights=d["weights"]), "comparison[0].weights: the first run's weights"),
     (lambda d: d["comparison"][1].update(changes=[1]), "comparison[1].changes: expected an object"),
     (lambda d: d["comparison"][1].update(changes={"regularization": {"l2": -1}}),
@@ -819,7 +820,8 @@ def _bad(doc_change):
      "comparison[2].changes.architecture.widths: unknown field"),
     (lambda d: d["comparison"][1].update(changes={"problem": "regression"}), "comparison[1].changes.problem"),
     (lambda d: d["comparison"][2]["weights"].pop(), "comparison[2].weights: the network has 2 weight layers"),
-    (lambda d: d["comparison"][2]["weights"][0]["W"][0].append(0.5), "comparison[2].weights[0].W[0]: expected 5 numbers"),
+    (lambda d: d["comparison"][2]["weights"][0]["W"][0].append(0.5),
+     "comparison[2].weights[0].W[0]: expected 5 numbers"),
     (lambda d: d["comparison"][1]["weights"][1].update(b="zero"), "comparison[1].weights[1].b: expected 2 numbers"),
     (lambda d: d["comparison"][1].update(weights=d["comparison"][2]["weights"]), "comparison[1].weights"),
     (lambda d: d["comparison"][2].update(history=d["comparison"][1]["history"]),
@@ -865,3 +867,17 @@ def test_a_comparison_that_would_not_load_back_is_not_saved(tmp_path):
     with pytest.raises(DataError, match=r"comparison\[1\]\.colour: unknown key"):
         save_experiment(exp, path)
     assert not path.exists()
+
+
+@pytest.mark.parametrize("rows", [4, 60], ids=["lists", "base64"])
+def test_a_history_saved_before_the_evaluated_column_loads_as_all_evaluated(monkeypatch, rows):
+    monkeypatch.setattr(experiment_module, "HISTORY_LIST_ROWS", 50)
+    exp = _experiment(history=_history(3, epochs=rows))
+    doc = json.loads(experiment_to_json(exp))
+    del doc["history"]["evaluated"]                       # as written before record-rate (issue 10)
+    back = _load_doc(doc)
+    assert np.array_equal(back.history["evaluated"], np.ones(rows))
+    assert np.array_equal(back.history["train_loss"], exp.history["train_loss"])
+    doc["history"]["test_loss"] = doc["history"].pop("epoch")   # a required column is still required
+    with pytest.raises(FileFormatError, match="history.epoch"):
+        _load_doc(doc)
