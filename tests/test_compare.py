@@ -359,15 +359,6 @@ def test_run_a_restarted_by_the_window_is_held_at_the_limit_again(make_group):
     assert session(group.primary).epoch_limit == group.limit
 
 
-def test_run_summary_names_the_epoch_and_the_latest_losses(make_group):
-    from nnviz.ui.compare import run_summary
-    doc, group = make_group(TWO)
-    assert run_summary(group.runs[1]) == "starting…"
-    pump(group, epochs=3)
-    text = run_summary(group.runs[1])
-    assert text.startswith("epoch 3  ·  train loss ") and "test loss" in text
-
-
 def test_a_save_waiting_for_a_run_that_is_removed_still_finishes(make_group):
     doc, group = make_group(FOUR)
     silent = group.runs[2]

@@ -22,7 +22,6 @@ import time
 import warnings
 from collections.abc import Callable
 
-import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
 
 from ..engine.config import needs_new_weights
@@ -531,31 +530,6 @@ def _disconnect(signal, slot=None) -> None:
             signal.disconnect() if slot is None else signal.disconnect(slot)
         except (RuntimeError, TypeError):
             pass
-
-
-def run_summary(run: TrainingRun) -> str:
-    """A caption line for a run: its epoch and its latest training and test loss ("epoch 1,200 · train loss
-    0.081 · test loss 0.108"); epochs whose metrics were not evaluated are skipped."""
-    snap = run.last_snapshot
-    if snap is None:
-        return "starting…"
-    parts = [f"epoch {snap.epoch:,}"]
-    history = run.history
-    for column, name in (("train_loss", "train loss"), ("test_loss", "test loss")):
-        value = _last_finite(history, column)
-        if value is not None:
-            parts.append(f"{name} {value:.3g}")
-    if snap.stop_kind:
-        parts.append("stopped" if snap.stop_kind != "diverged" else "diverged")
-    return "  ·  ".join(parts)
-
-
-def _last_finite(history: History, column: str, look_back: int = 4096) -> float | None:
-    if not len(history):
-        return None
-    values = history[column][-look_back:]
-    finite = np.flatnonzero(np.isfinite(values))
-    return float(values[finite[-1]]) if len(finite) else None
 
 
 def _same_settings(a: dict, b: dict) -> bool:
