@@ -4,7 +4,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
-from nnviz.engine.history import History
 from nnviz.ui import pins as pins_module
 from nnviz.ui.pins import MAX_PINS, PinList, PinsWidget
 from nnviz.ui.plots import GradientPlot, LossPlot, WeightsPlot

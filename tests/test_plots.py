@@ -1087,8 +1087,9 @@ def test_near_zero_axis_stays_0_to_1_with_runs_and_histograms_per_run(qtbot):
                                     "weight_norm": np.array([3.0, 2.0, 1.0])})
         return h
     rng = np.random.default_rng(0)
-    l1 = plots.weight_histograms([rng.laplace(0, 0.02, (2, 8)), rng.laplace(0, 0.02, (8, 8)), rng.laplace(0, 0.02, (8, 1))])
-    l2 = plots.weight_histograms([rng.normal(0, 0.3, (2, 8)), rng.normal(0, 0.3, (8, 8)), rng.normal(0, 0.3, (8, 1))])
+    shapes = ((2, 8), (8, 8), (8, 1))
+    l1 = plots.weight_histograms([rng.laplace(0, 0.02, shape) for shape in shapes])
+    l2 = plots.weight_histograms([rng.normal(0, 0.3, shape) for shape in shapes])
     w = shown(WeightsPlot(), qtbot, size=(700, 300))
     w.set_history(run(0.07, 0))
     w.set_weight_histograms(l2)

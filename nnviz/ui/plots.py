@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (QDockWidget, QDoubleSpinBox, QGraphicsItem, QLabe
                                QSplitter, QToolBar, QVBoxLayout, QWidget)
 
 from ..engine.history import History
-from ..viewmath import (ema, finite_points, integer_tick_levels, last_finite_index, mix,  # noqa: F401 (ema: re-exported)
-                        shade_ramp, sum_histograms, weight_histograms, whole_ticks)
+from ..viewmath import ema  # noqa: F401  (re-exported)
+from ..viewmath import (finite_points, integer_tick_levels, last_finite_index, mix, shade_ramp, sum_histograms,
+                        weight_histograms, whole_ticks)
 from .palette import CLASS_COLORS
 
 MAX_BUCKETS = 2048          # envelope buckets per curve: ~2 points per pixel on a wide screen
