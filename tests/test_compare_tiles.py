@@ -102,7 +102,14 @@ def test_tiles_follow_the_main_view_and_redraw_on_point_edits(grid, qtbot):
         assert tx0 <= mx0 + 1e-6 and tx1 >= mx1 - 1e-6 and ty0 <= my0 + 1e-6 and ty1 >= my1 - 1e-6
         assert (tx1 - tx0) < 1.5 * (mx1 - mx0) and (ty1 - ty0) < 1.5 * (my1 - my0)
     main.model.add_points([[0.5, 0.5]], 1, 0)
-    assert len(grid.tile(2).point_items[(0, 1)].data) == len(main.point_items[(0, 1)].data)
+    drawn = len(main.point_items[(0, 1)].data)
+    # the main canvas at once, the tiles a turn later each
+    assert grid.tile(1).points_pending and grid.tile(2).points_pending
+    qtbot.waitUntil(lambda: not grid.tile(1).points_pending and not grid.tile(2).points_pending, timeout=2000)
+    assert len(grid.tile(1).point_items[(0, 1)].data) == len(grid.tile(2).point_items[(0, 1)].data) == drawn
+    main.model.add_points([[0.7, 0.5]], 1, 0)
+    grid.flush()                                         # before a screenshot: all of them now
+    assert len(grid.tile(2).point_items[(0, 1)].data) == drawn + 1 and not grid.tile(1).points_pending
 
 
 def test_a_tile_edits_nothing(grid, qtbot):

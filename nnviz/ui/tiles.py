@@ -2,16 +2,17 @@
 
 A :class:`BoundaryTile` is a :class:`~nnviz.ui.canvas.PointCanvas` that only shows: the same boundary image,
 lookup table, contour and point styles as the main canvas (it *is* one, with editing, hovering and its own
-panning switched off), redrawn when the points change (once per edit, not per mouse move of a gesture), and
-following the main canvas's view. A :class:`TileGrid` lays out the main canvas and the tiles (1 x 2 for two
+panning switched off), following the main canvas's view. It redraws its points once per announced edit (not
+per mouse move of a gesture), after the main canvas and one tile per event-loop turn, so that at 100,000
+points four runs never block the window for all their redraws at once. A :class:`TileGrid` lays out the main canvas and the tiles (1 x 2 for two
 runs, 2 x 2 for three or four) with a caption above each naming the run in its colour.
 """
 from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .canvas import PointCanvas
 from .points_model import PointsModel
@@ -25,9 +26,10 @@ class BoundaryTile(PointCanvas):
 
     def __init__(self, points_model: PointsModel, parent: QWidget | None = None):
         super().__init__(points_model, parent)
-        # a gesture's steps redraw the main canvas live; a tile redraws once per announced change
+        # a gesture's steps redraw the main canvas live; a tile redraws once per announced change, on an
+        # event-loop turn of its own (see _Staggered)
         points_model.edited.disconnect(self._on_points_changed)
-        points_model.changed.connect(self._on_points_changed)
+        points_model.changed.connect(self._points_changed_later)
         self.view_box.setMouseEnabled(x=False, y=False)
         self.plot_widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -35,6 +37,21 @@ class BoundaryTile(PointCanvas):
         self.setMinimumSize(80, 80)
         self._followed = None
         self._caption = ("", "#000000", "")
+
+    # -- points: redrawn after the main canvas, one tile per event-loop turn ------------------------------
+    def _points_changed_later(self, _points=None) -> None:
+        _staggered().add(self)
+
+    def redraw_points_now(self) -> None:
+        """Draw the points as they are now (a redraw still waiting is done)."""
+        _staggered().discard(self)
+        if self._last_points is not self.model.points:
+            self._on_points_changed(self.model.points)
+
+    @property
+    def points_pending(self) -> bool:
+        """Points changed and this tile has not drawn them yet."""
+        return self._last_points is not self.model.points
 
     # -- read-only: every gesture of the main canvas is switched off ---------------------------------------
     def _handle_click(self, ev) -> bool:
@@ -92,10 +109,56 @@ class BoundaryTile(PointCanvas):
     def shutdown(self) -> None:
         """Stop following the points and the view (before the tile is deleted)."""
         self.link_view(None)
+        _staggered().discard(self)
         try:
-            self.model.changed.disconnect(self._on_points_changed)
+            self.model.changed.disconnect(self._points_changed_later)
         except (RuntimeError, TypeError):
             pass
+
+
+class _Staggered(QObject):
+    """Tiles waiting to redraw their points, one per event-loop turn: at 100,000 points a tile's redraw
+    after an edit takes as long as the main canvas's (~0.1 s), and four runs must not block the window for
+    all of them in one go. The main canvas shows the edit at once; each tile follows a turn later."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._queue: list[BoundaryTile] = []
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._next)
+
+    def add(self, tile: BoundaryTile) -> None:
+        if tile not in self._queue:
+            self._queue.append(tile)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def discard(self, tile: BoundaryTile) -> None:
+        if tile in self._queue:
+            self._queue.remove(tile)
+
+    def _next(self) -> None:
+        if not self._queue:
+            return
+        tile = self._queue.pop(0)
+        try:
+            tile.redraw_points_now()
+        except RuntimeError:    # deleted meanwhile
+            pass
+        if self._queue:
+            self._timer.start()  # a timer started while timers fire waits for the next turn
+
+
+_STAGGERED: _Staggered | None = None
+
+
+def _staggered() -> _Staggered:
+    global _STAGGERED
+    if _STAGGERED is None:
+        _STAGGERED = _Staggered(QApplication.instance())
+    return _STAGGERED
 
 
 def caption_html(label: str, colour: str, text: str = "") -> str:
@@ -286,6 +349,11 @@ class TileGrid(QWidget):
     def set_value_range(self, lo: float | None, hi: float | None = None) -> None:
         for tile in self._tiles:
             tile.set_value_range(lo, hi)
+
+    def flush(self) -> None:
+        """Draw every tile's points now (before a screenshot, in tests)."""
+        for tile in self._tiles:
+            tile.redraw_points_now()
 
     def clear_boundaries(self) -> None:
         for tile in self._tiles:
