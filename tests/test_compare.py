@@ -369,3 +369,17 @@ def test_a_save_waiting_for_a_run_that_is_removed_still_finishes(make_group):
     doc.set_comparison([Variant(*v) for v in FOUR[:2]])  # run 2 (and 3) removed
     assert len(got) == 1 and [e["label"] for e in got[0]] == ["L2 0.03", "ReLU", "lr 0.3"]
     assert got[0][0]["weights"] is not None and got[0][1]["weights"] is None
+
+
+def test_runs_that_start_again_while_playing_locked_start_the_limit_again(make_group):
+    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=200))
+    group.play()
+    pump(group, rounds=15)
+    assert group.limit > 2 * group._quantum_now()
+    doc.config_model.set_field("architecture", "activation", "relu")   # new weights for every run
+    assert all(session(run).epoch_limit == group.limit <= group._quantum_now() for run in group.runs)
+    pump(group)
+    assert max(group.epochs()) <= group.limit
+    pump(group, rounds=5)
+    group.reset()
+    assert all(session(run).epoch_limit == group.limit <= group._quantum_now() for run in group.runs)

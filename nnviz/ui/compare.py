@@ -228,6 +228,7 @@ class CompareGroup(QObject):
                 restarted.append(False)
         if any(restarted):
             # one run starts from new weights: all start again, so that they stay comparable, epoch for epoch
+            self._limit_from_zero()
             for run, again in zip(self.runs, restarted):
                 if not again:
                     run.reset()
@@ -288,13 +289,18 @@ class CompareGroup(QObject):
 
     def reset(self) -> None:
         """Every run starts again from its initial weights."""
-        if self.locked and self.playing and self.limit is not None:
-            self.limit = self._quantum_now()
-            for run in self.runs:   # first: no run trains on to the old limit after its reset
-                self._send_limit(run)
+        self._limit_from_zero()   # first: no run trains on to the old limit after its reset
         for run in self.runs:
             run.reset()
         self._restart_pacing()
+
+    def _limit_from_zero(self) -> None:
+        """The runs start again from epoch 0: so does the epoch limit (if there is one)."""
+        if self.locked and self.playing and self.limit is not None:
+            self.limit = self._quantum_now()
+            self._slowest_epoch = 0
+            for run in self.runs:
+                self._send_limit(run)
 
     def redraw(self) -> None:
         """Every run starts again from new random weights (each its own new seed). The window's New weights
