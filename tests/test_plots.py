@@ -1200,3 +1200,28 @@ def test_four_runs_of_ten_layers_and_ten_thousand_epochs_stay_cheap(qtbot):
         print(f"\n{name} plot, {k} runs x {layers} layers x {n} epochs: refresh median "
               f"{1e3 * np.median(refresh[w]):.1f} ms, paint median {1e3 * np.median(paint[w]):.1f} ms")
         assert np.median(refresh[w]) < 0.25 and np.median(paint[w]) < 0.5   # loose: a shared, loaded machine
+
+
+def test_many_pins_share_one_legend_entry_and_leave_room_for_the_curves(qtbot):
+    w = shown(LossPlot(), qtbot, size=(480, 260))
+    w.set_history(make_history(300))
+    w.set_primary("a run with a rather long descriptive name", RUN_COLOURS[0])
+    runs = [Overlay(f"r{i}", f"run {i}", make_history(300, seed=i), RUN_COLOURS[i]) for i in (1, 2, 3)]
+    pins = [Overlay(f"pin{i}", f"ReLU, 3x8, lr 0.0{i} @ epoch {100 * i}", make_history(100 * i, seed=10 + i),
+                    "#CC79A7", faded=True) for i in range(1, 7)]
+    w.set_overlays(runs + pins)
+    QApplication.processEvents()
+    labels = legend_labels(w)
+    assert labels[:4] == ["a run with a rather long…", "run 1", "run 2", "run 3"] and "6 pins" in labels
+    assert labels[5:] == ["train", "test", "validation"]   # and what the line styles mean
+    full = next(lab for _, lab in w.legend.items if lab.text.startswith("a run"))
+    assert full.toolTip() == "a run with a rather long descriptive name"
+    assert w.view_box.height() >= 80, w.view_box.height()
+    assert apart(w.legend, w.view_box)
+    sample = next(s for s, lab in w.legend.items if lab.text == "6 pins")
+    sample.item.setVisible(False)
+    w._on_legend_clicked(sample.item)               # one click hides every pin
+    assert not any(c.isVisible() for p in pins for c in overlay_curves(w, p.key).values())
+    assert w.curves["train"].isVisible() and overlay_curves(w, "r1")["train"].isVisible()
+    w.set_overlays(runs + pins[:2])                 # two pins: named one by one again
+    assert "pin: ReLU, 3x8, lr 0.01 @…" in legend_labels(w)

@@ -324,6 +324,12 @@ RUN_LINE_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotL
 PIN_FADE = 0.4          # a pin's colour: this far from its own colour towards the background
 PRIMARY_LABEL = "this run"   # the window's run when the caller gave it no name
 PIN_PREFIX = "pin: "
+LEGEND_PINS = 2             # more pins than this share one legend entry (and leave the layer strip)
+LEGEND_LABEL_CHARS = 26     # longer run names are cut in the legend (in full in its tooltip)
+
+
+def _elide(text: str, limit: int = LEGEND_LABEL_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 class _Run:
@@ -985,7 +991,8 @@ class _MetricPlot(QWidget):
     def _apply_visibility(self, run: _Run) -> None:
         """A curve is visible when it has data to show and neither its run nor its kind (e.g. all "test"
         curves) was switched off by a click on its legend entry."""
-        hidden = self.coloured and (("run", run.key) in self._hidden)
+        hidden = self.coloured and (("run", run.key) in self._hidden
+                                    or (run.faded and ("pins", "") in self._hidden))
         for key, curve in run.curves.items():
             on = bool(run.shown.get(key)) and not hidden and not (self.coloured and ("curve", key) in self._hidden)
             if curve.isVisible() != on:
@@ -1014,9 +1021,16 @@ class _MetricPlot(QWidget):
             return
         if self.coloured:
             runs = [run for run in self._runs() if any(run.shown.values())]
-            entries = [(self.run_label(run), self._run_legend_colour(run), self._run_legend_style(run))
+            pins = [run for run in runs if run.faded]
+            if len(pins) > LEGEND_PINS:   # many pins: one entry for all (the Pinned runs list names them)
+                runs = [run for run in runs if not run.faded]
+            entries = [(_elide(self.run_label(run)), self._run_legend_colour(run), self._run_legend_style(run))
                        for run in runs]
             targets = [("run", run.key) for run in runs]
+            if len(pins) > LEGEND_PINS:
+                entries.append((f"{len(pins)} pins", mix(self._fg.name(), self._bg.name(), 0.6),
+                                Qt.PenStyle.SolidLine))
+                targets.append(("pins", ""))
             if entries:
                 extra = self._style_key_entries()
                 entries += [entry[:3] for entry in extra]
@@ -1036,12 +1050,15 @@ class _MetricPlot(QWidget):
             while len(self._legend_samples) < len(entries):
                 self._legend_samples.append(pg.PlotDataItem(antialias=True))
             self._legend_targets = {}
+            full = {("run", run.key): self.run_label(run) for run in self._runs()}
             for (label, colour, style), target, sample in zip(entries, targets, self._legend_samples):
                 sample.setPen(pg.mkPen(colour, width=2, style=style))
                 sample.setVisible(target not in self._hidden)
                 self._legend_targets[id(sample)] = target
                 self.legend.addItem(sample, _html_escape(label))
-                self.legend.items[-1][0].setToolTip("Click to hide or show these curves")
+                item_sample, item_label = self.legend.items[-1]
+                item_sample.setToolTip("Click to hide or show these curves")
+                item_label.setToolTip(full.get(target, label))
         self._fit_legend()
 
     def _fit_legend(self) -> None:
@@ -1355,24 +1372,22 @@ class LossPlot(_MetricPlot):
         """With several runs: (label, colour, "train / test" numbers) per live run, the window's run first
         (pins are left out: their numbers do not change, and hovering shows them)."""
         out = []
+        which, fmt = (1, _percent) if self.error_mode else (0, _fmt)   # what the curves show
         for run in self._runs():
             if run.faded:
                 continue
-            errors, parts = self._number_parts(run.history)
-            got = {key: (loss, error) for key, loss, error in parts}
-            if "train" not in got and "test" not in got:
+            _, parts = self._number_parts(run.history)
+            got = {key: values[which] for key, *values in parts}
+            train, test = got.get("train", math.nan), got.get("test", math.nan)
+            if not (math.isfinite(train) or math.isfinite(test)):
                 continue
-            train, test = got.get("train", (math.nan, math.nan)), got.get("test", (math.nan, math.nan))
-            text = " / ".join(_fmt(v) if math.isfinite(v) else "–" for v in (train[0], test[0]))
-            if errors:
-                text += " (" + " / ".join(_percent(v) if math.isfinite(v) else "–" for v in (train[1], test[1])) + ")"
-            out.append((self.run_label(run), self.run_colour(run), text))
+            text = " / ".join(fmt(v) if math.isfinite(v) else "–" for v in (train, test))
+            out.append((_elide(self.run_label(run)), self.run_colour(run), text))
         return out
 
     def _runs_header(self, runs) -> str:
         """One chunk per run, each kept on one line (the header wraps between runs only)."""
-        errors = any("(" in text for _, _, text in runs)
-        head = f"train / test {'loss (error)' if errors else 'loss'}:"
+        head = f"train / test {'error' if self.error_mode else 'loss'}:"
         chunks = [f'<b style="color:{c}">{_nbsp(_html_escape(label))}</b>&nbsp;{_nbsp(text)}'
                   for label, c, text in runs]
         return head + " " + " &nbsp; ".join(chunks)
@@ -1405,7 +1420,8 @@ class LossPlot(_MetricPlot):
         self.header.setText("&nbsp;&nbsp;&nbsp;".join(html))
         tip = ("The last evaluated epoch's loss and, after the slash, its error rate (the share of "
                "misclassified points)." if not runs else
-               "Each run's last evaluated train and test loss, and in brackets their error rates.")
+               "Each run's train and test " + ("error rate" if self.error_mode else "loss")
+               + " at its last evaluated epoch (pins: hover the plot).")
         self.header.setToolTip(tip + (f"\nStopped: {self.stop_reason}" if self.stop_reason else ""))
 
     def _after_redraw(self):
@@ -1651,8 +1667,10 @@ class GradientPlot(_MetricPlot):
 
     def _update_layer_strip(self) -> None:
         if self.coloured:
-            self.layer_strip.set_rows([self.run_layer_colors(run) for run in
-                                       (self._primary, *self._overlays.values()) if run.n_layers])
+            runs = [self._primary, *self._overlays.values()]
+            if sum(run.faded for run in runs) > LEGEND_PINS:   # many pins: the strip keeps to the live runs
+                runs = [run for run in runs if not run.faded]
+            self.layer_strip.set_rows([self.run_layer_colors(run) for run in runs if run.n_layers])
         else:
             many = self.n_layers > SHORT_LAYER_LABELS
             self.layer_strip.set_layers(self.layer_colors(self.n_layers) if many else [])
