@@ -172,7 +172,7 @@ LOCKSTEP = [("tiny", {}), ("big", {"architecture": {"hidden_layers": [128, 128, 
 
 
 def test_lock_step_keeps_runs_of_different_sizes_at_one_epoch(make_group):
-    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=200))
+    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=100))
     assert group.locked
     group.play()
     waited = False
@@ -193,7 +193,7 @@ def test_lock_step_keeps_runs_of_different_sizes_at_one_epoch(make_group):
 
 
 def test_unlocked_runs_train_at_their_own_pace(make_group):
-    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=200))
+    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=100))
     group.set_locked(False)
     group.play()
     for _ in range(20):
@@ -251,7 +251,7 @@ def test_under_a_speed_cap_the_runs_keep_step_at_the_cap(make_group):
 
 
 def test_a_run_slower_than_the_cap_brings_the_limit_back(make_group):
-    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=200))
+    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=100))
     group.send_all(m.SetSpeed(1000))      # the big network cannot train that fast
     group.play()
     for _ in range(20):
@@ -348,7 +348,7 @@ def test_one_child_per_run_and_all_gone_after_shutdown(qapp):
 
 
 def test_run_a_restarted_by_the_window_is_held_at_the_limit_again(make_group):
-    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=200))
+    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=100))
     group.play()
     pump(group, rounds=3)
     assert session(group.primary).epoch_limit == group.limit is not None
@@ -372,7 +372,7 @@ def test_a_save_waiting_for_a_run_that_is_removed_still_finishes(make_group):
 
 
 def test_runs_that_start_again_while_playing_locked_start_the_limit_again(make_group):
-    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=200))
+    doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=100))
     group.play()
     pump(group, rounds=15)
     assert group.limit > 2 * group._quantum_now()
