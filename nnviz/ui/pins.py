@@ -18,9 +18,10 @@ from ..engine.history import History
 from ..viewmath import mix
 from .plots import PIN_FADE, Overlay
 
-# Okabe-Ito colours not used by the class colours' blue/vermillion first, so a pin does not look
-# like run A or like a class; pins are drawn faded, so they stay behind the live runs.
-PIN_COLOURS = ("#CC79A7", "#56B4E9", "#E69F00", "#009E73", "#000000", "#0072B2", "#D55E00", "#F0E442")
+# Okabe-Ito colours the compared runs do not use first (they take black, reddish purple, bluish green
+# and sky blue: nnviz.ui.compare.RUN_COLOURS), so a pin does not pass for a live run; pins are drawn
+# faded and behind the live runs anyway. Yellow is left out: faded, it vanishes on white.
+PIN_COLOURS = ("#E69F00", "#0072B2", "#D55E00", "#8C564B", "#CC79A7", "#009E73", "#56B4E9", "#000000")
 MAX_PINS = 8            # each pin holds a whole history (up to ~40 MB for 100k epochs of 10 layers)
 MAX_LABEL = 80
 
