@@ -161,3 +161,19 @@ def sum_histograms(histograms) -> tuple[np.ndarray, np.ndarray] | None:
     weights = np.concatenate([c for _, c in hists])
     counts, _ = np.histogram(centres, bins=out_edges, weights=weights)
     return out_edges, counts
+
+
+def nearest_evaluated_row(history, i: int, reach: int = 1024) -> int:
+    """The row nearest ``i`` (within ``reach`` rows) whose ``evaluated`` flag is set; ``i`` itself when
+    it is evaluated, when the history has no such column, or when none is near."""
+    try:
+        flags = history["evaluated"]
+    except KeyError:
+        return i
+    if not 0 <= i < len(flags) or flags[i] > 0:
+        return i
+    lo = max(0, i - reach)
+    hits = np.flatnonzero(flags[lo:i + reach + 1] > 0)
+    if hits.size == 0:
+        return i
+    return lo + int(hits[np.argmin(np.abs(lo + hits - i))])

@@ -968,6 +968,15 @@ def test_non_evaluated_rows_are_skipped_and_the_line_joins_the_evaluated_ones(qt
                and image.pixelColor(px, py).hsvSaturation() > 80 for py in range(image.height()))
            for px in range(left + 2, right - 2)]
     assert np.mean(hit) > 0.97, np.mean(hit)
+    # hovering an unevaluated epoch reads the nearest evaluated one (when the record says which they are)
+    w.grab()
+    at = w.plot_widget.mapFromScene(w.view_box.mapViewToScene(QPointF(204, 0.4)))
+    qtbot.mouseMove(w.plot_widget.viewport(), at)
+    if "evaluated" in SCALAR_COLUMNS:
+        cursor = w.view_box.mapSceneToView(w.plot_widget.mapToScene(at)).x()
+        epoch = int(w.readout.text().split(":")[0].split()[1])
+        assert evaluated[epoch - 1] and abs(epoch - cursor) <= 5 and "test " in w.readout.text()
+        assert w.hover_line.value() == epoch
     # the numbers are the last evaluated ones, not NaN
     last = int(np.flatnonzero(evaluated)[-1])
     assert f"test {h['test_loss'][last]:.3g} / {100 * h['test_error'][last]:.3g}%" in w.current_numbers()

@@ -5,7 +5,7 @@ import colorsys
 import numpy as np
 import pytest
 
-from nnviz.viewmath import finite_points, last_finite_index, mix, shade_ramp, sum_histograms
+from nnviz.viewmath import finite_points, last_finite_index, mix, nearest_evaluated_row, shade_ramp, sum_histograms
 
 
 def test_finite_points_drop_rows_without_a_value_and_keep_the_rest_in_order():
@@ -65,3 +65,16 @@ def test_sum_histograms_adds_layers_with_shared_edges_and_rebins_others():
     assert mixed[1].sum() == 20 and mixed[0][0] == -2 and mixed[0][-1] == 2
     assert sum_histograms([]) is None and sum_histograms(None) is None
     assert sum_histograms([(edges, [1, 2])]) is None        # malformed: left out
+
+
+def test_nearest_evaluated_row():
+    flags = np.zeros(100)
+    flags[[10, 20, 90]] = 1.0
+    h = {"evaluated": flags}
+    assert nearest_evaluated_row(h, 10) == 10
+    assert nearest_evaluated_row(h, 14) == 10 and nearest_evaluated_row(h, 16) == 20
+    assert nearest_evaluated_row(h, 15) == 10                 # a tie goes to the earlier row
+    assert nearest_evaluated_row(h, 99) == 90 and nearest_evaluated_row(h, 0) == 10
+    assert nearest_evaluated_row(h, 50, reach=5) == 50        # none near: the row itself
+    assert nearest_evaluated_row({}, 7) == 7                  # no such column: every row counts
+    assert nearest_evaluated_row({"evaluated": np.zeros(5)}, 2) == 2

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (QDockWidget, QDoubleSpinBox, QGraphicsItem, QLabe
 
 from ..engine.history import History
 from ..viewmath import ema  # noqa: F401  (re-exported)
-from ..viewmath import (finite_points, integer_tick_levels, last_finite_index, mix, shade_ramp, sum_histograms,
-                        weight_histograms, whole_ticks)
+from ..viewmath import (finite_points, integer_tick_levels, last_finite_index, mix, nearest_evaluated_row,
+                        shade_ramp, sum_histograms, weight_histograms, whole_ticks)
 from .palette import CLASS_COLORS
 
 MAX_BUCKETS = 2048          # envelope buckets per curve: ~2 points per pixel on a wide screen
@@ -1109,10 +1109,13 @@ class _MetricPlot(QWidget):
         epochs = history["epoch"]
         i = int(np.searchsorted(epochs, epoch))
         if i >= epochs.size:
-            return epochs.size - 1
-        if i > 0 and abs(epochs[i - 1] - epoch) <= abs(epochs[i] - epoch):
-            return i - 1
-        return i
+            i = epochs.size - 1
+        elif i > 0 and abs(epochs[i - 1] - epoch) <= abs(epochs[i] - epoch):
+            i -= 1
+        return nearest_evaluated_row(history, i) if self.snap_to_evaluated else i
+
+    # the hover readout moves to the nearest evaluated epoch (the only ones with test values, gradients)
+    snap_to_evaluated = True
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         self._hover_scene_pos = QPointF(scene_pos)
@@ -2019,6 +2022,8 @@ class LearningRatePlot(_MetricPlot):
 
     def _columns_for(self, run: _Run):
         return {"learning_rate": run.history["learning_rate"]}
+
+    snap_to_evaluated = False   # every epoch has its rate
 
     def _row_text(self, run: _Run, row: int) -> str:
         return f"learning rate {_fmt(run.history['learning_rate'][row])}"
