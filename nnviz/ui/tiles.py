@@ -36,6 +36,8 @@ class BoundaryTile(PointCanvas):
         self.plot_widget.setCursor(Qt.CursorShape.ArrowCursor)
         self.setMinimumSize(80, 80)
         self._followed = None
+        self._followed_axes = None
+        self._follow_signals: list = []
         self._caption = ("", "#000000", "")
 
     # -- points: redrawn after the main canvas, one tile per event-loop turn ------------------------------
@@ -68,19 +70,42 @@ class BoundaryTile(PointCanvas):
 
     # -- the view ----------------------------------------------------------------------------------------
     def link_view(self, view_box) -> None:
-        """Show what ``view_box`` (the main canvas's) shows, now and whenever it pans or zooms."""
-        if self._followed is not None:
+        """Show what ``view_box`` (the main canvas's) shows, now and whenever it pans or zooms; the tile's axes
+        take the main canvas's axis sizes, so that a tile of the same size shows exactly the same range."""
+        for signal in self._follow_signals:
             try:
-                self._followed.sigRangeChanged.disconnect(self._follow)
+                signal.disconnect(self._follow)
             except (RuntimeError, TypeError):
                 pass
         self._followed = view_box
-        if view_box is not None:
-            view_box.sigRangeChanged.connect(self._follow)
-            self._follow()
+        self._follow_signals = []
+        if view_box is None:
+            return
+        # its range changes; or the tile's view box is resized (a new axis size): aspect-locked, it would
+        # widen one side of the range on its own
+        self._follow_signals += [view_box.sigRangeChanged, self.view_box.sigResized]
+        plot = view_box.parentItem()
+        self._followed_axes = None
+        if hasattr(plot, "getAxis"):
+            self._followed_axes = (plot.getAxis("left"), plot.getAxis("bottom"))
+            self._follow_signals += [axis.geometryChanged for axis in self._followed_axes]
+        for signal in self._follow_signals:
+            signal.connect(self._follow)
+        self._follow()
 
     def _follow(self, *_args) -> None:
-        (x0, x1), (y0, y1) = self._followed.viewRange()
+        if self._followed is None:
+            return
+        try:
+            if self._followed_axes is not None:
+                left, bottom = self._followed_axes
+                plot = self.plot_widget.getPlotItem()
+                plot.getAxis("left").setWidth(left.width())
+                plot.getAxis("bottom").setHeight(bottom.height())
+            (x0, x1), (y0, y1) = self._followed.viewRange()
+        except RuntimeError:     # the main canvas is gone (the window closes)
+            self._followed = self._followed_axes = None
+            return
         self.view_box.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
