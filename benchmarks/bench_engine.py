@@ -513,32 +513,44 @@ def record_case_trainer(points: int, fraction: float, ch: dict):
 
 
 def record_check(repeats: int, seconds: float) -> int:
-    """Per case: microseconds of a training epoch without the record and of the record alone (an evaluated
-    epoch minus a plain one, interleaved, medians), the cost model's figures, the interval it picks and the
-    record's resulting share of the training time."""
-    print(f"{'case':28} {'train us':>9} {'record us':>9} {'model tr':>9} {'model rec':>9} {'meas/model':>10}"
-          f" {'k':>3} {'share k=1':>9} {'share':>6}")
+    """Per case, in CPU microseconds of this thread (robust to other load; interleaved repeats, medians): an
+    epoch of training alone ("bare": no batch loss, no history row, no evaluation), what every epoch adds
+    ("row": mean batch loss, checks, history row), what an evaluation adds ("eval"), the cost model's
+    evaluation/training ratio and the interval it picks, and the record's resulting share of the training
+    time, (row + eval / k) / bare."""
+    print(f"{'case':28} {'bare us':>8} {'row us':>7} {'eval us':>8} {'row/bare':>8} {'model':>6} {'eval/bare':>9}"
+          f" {'model':>6} {'k':>3} {'share':>6}")
+    shares = []
     for label, points, fraction, ch in RECORD_CASES:
         t = record_case_trainer(points, fraction, ch)
         t.train(3)
         k = t.record_interval()
-        model_train, model_record = t.epoch_costs()
-        t.record_interval = lambda: 10 ** 9          # no scheduled evaluation after epoch 1
-        t0 = time.perf_counter()
+        model_train, model_row, model_record = t.epoch_costs()
+        t._interval = 10 ** 9                      # from here on, evaluated only when asked
+        bare = record_case_trainer(points, fraction, ch)
+        bare.train(3)
+        bare._interval = 10 ** 9
+        bare._batch_loss = lambda *a: 0.0
+        bare.history.append = lambda *a: None
+        kinds = {"bare": lambda: bare.step_epoch(), "row": lambda: t.step_epoch(),
+                 "eval": lambda: t.step_epoch(evaluate=True)}
+        t0 = time.thread_time()
         t.step_epoch()
-        per = max(1, round(seconds / 4 / max(time.perf_counter() - t0, 1e-6)))
-        plain, full = [], []
+        per = max(1, round(seconds / 4 / max(time.thread_time() - t0, 1e-6)))
+        times = {name: [] for name in kinds}
         for rep in range(repeats):
-            for evaluate in ((False, True) if rep % 2 == 0 else (True, False)):
-                t0 = time.perf_counter()
+            for name, fn in (list(kinds.items()) if rep % 2 == 0 else list(kinds.items())[::-1]):
+                t0 = time.thread_time()
                 for _ in range(per):
-                    t.step_epoch(evaluate=evaluate)
-                (full if evaluate else plain).append((time.perf_counter() - t0) / per * 1e6)
-        tr, ev = statistics.median(plain), statistics.median(full)
-        rec = max(ev - tr, 0.0)
-        ratio = (rec / tr) / (model_record / model_train)
-        print(f"{label:28} {tr:9.1f} {rec:9.1f} {model_train:9.1f} {model_record:9.1f} {ratio:10.2f}"
-              f" {k:3d} {100 * rec / tr:8.0f}% {100 * rec / tr / k:5.1f}%", flush=True)
+                    fn()
+                times[name].append((time.thread_time() - t0) / per * 1e6)
+        tb, tr, te = (statistics.median(times[n]) for n in ("bare", "row", "eval"))
+        row, ev = max(tr - tb, 0.0), max(te - tr, 0.0)
+        share = (row + ev / k) / tb
+        shares.append(share)
+        print(f"{label:28} {tb:8.1f} {row:7.1f} {ev:8.1f} {row / tb:8.2f} {model_row / model_train:6.2f}"
+              f" {ev / tb:9.2f} {model_record / model_train:6.2f} {k:3d} {100 * share:5.1f}%", flush=True)
+    print(f"record share: median {100 * statistics.median(shares):.1f}%, largest {100 * max(shares):.1f}%")
     return 0
 
 

@@ -34,7 +34,7 @@ from ..errors import DataError
 from .boundary import BoundaryEvaluator, clamp_coordinates, finite_logits
 from .config import ExperimentConfig, layer_sizes, needs_new_weights
 from .features import feature_matrix
-from .functions import binary_row_losses, softmax_row_losses, squared_error_rows
+from .functions import binary_row_losses, binary_row_losses_fast, softmax_row_losses, squared_error_rows
 from .history import NEAR_ZERO, History
 from .network import Network
 from .penalties import add_penalty_gradient, penalty_value
@@ -61,7 +61,8 @@ EVALUATIONS_PER_PATIENCE = 5
 COST_CALL = 0.57         # one NumPy call on small arrays (the fixed cost that dominates small nets)
 COST_MAC = 0.6e-4        # one multiply-add of a matrix product
 COST_ELEMENT = 0.31e-3   # one element of an element-wise operation
-COST_LOSS_ROW = 0.02     # one row's loss (softplus, log-sum-exp)
+COST_LOSS_ROW = 0.008    # one row's loss (softplus as log1p(exp), log-sum-exp)
+ROW_CALLS = 10           # calls' worth of fixed cost in every epoch's row (batch loss, checks, history row)
 # element operations per value of an activation (tanh and sigmoid cost many times a ReLU)
 ACTIVATION_ELEMENTS = {"relu": 1, "leaky_relu": 2, "linear": 0, "tanh": 14, "sigmoid": 9}
 # (calls per step, element operations per parameter per step) of each optimiser
@@ -457,33 +458,35 @@ class Trainer:
         function of the settings and point counts alone."""
         k = self._interval
         if k is None:   # forgotten whenever the settings, the network or the points change
-            train, record = self.epoch_costs()
-            k = 1 if train <= 0 else math.ceil(record / (RECORD_SHARE * train) - 1e-9)
+            train, row, record = self.epoch_costs()
+            # what every epoch's row costs comes first; evaluations get the rest of the share (at least half)
+            budget = max(RECORD_SHARE * train - row, 0.5 * RECORD_SHARE * train)
+            k = 1 if budget <= 0 else math.ceil(record / budget - 1e-9)
             es = self.config.early_stopping
             if es.enabled:   # early stopping needs several evaluations within its patience
                 k = min(k, es.patience // EVALUATIONS_PER_PATIENCE)
             k = self._interval = max(1, min(MAX_RECORD_INTERVAL, k))
         return k
 
-    def epoch_costs(self) -> tuple[float, float]:
-        """(training, evaluation) cost of one epoch by the cost model, in COST_* units (about microseconds).
+    def epoch_costs(self) -> tuple[float, float, float]:
+        """(training, row, evaluation) costs of one epoch by the cost model, in COST_* units (about
+        microseconds).
 
         Training: per step a fixed number of NumPy calls per layer (forward, backward, optimiser), per row
         3 multiply-adds per weight (forward and backward) and element-wise work per unit (activations
         weighted by their price: tanh and sigmoid cost many times a ReLU), the optimiser's passes over the
-        parameters, the mean batch loss. Evaluation: a forward pass over every point (train, test,
-        validation), a loss per row, the per-layer statistics (passes over the weights, and over the steps'
-        gradients) and a fixed number of calls.
+        parameters. Row (every epoch): the mean batch loss (a copy of each step's logits, a loss per
+        training point), the checks and the history row. Evaluation: a forward pass over every point
+        (train, test, validation), a loss per row, the per-layer statistics (passes over the weights, and
+        over the steps' gradients) and a fixed number of calls.
         """
         calls, macs, elements, losses = self._cost_features()
-        train = (calls[0] * COST_CALL + macs[0] * COST_MAC + elements[0] * COST_ELEMENT
-                 + losses[0] * COST_LOSS_ROW)
-        record = (calls[1] * COST_CALL + macs[1] * COST_MAC + elements[1] * COST_ELEMENT
-                  + losses[1] * COST_LOSS_ROW)
-        return train, record
+        train, row, record = (calls[i] * COST_CALL + macs[i] * COST_MAC + elements[i] * COST_ELEMENT
+                              + losses[i] * COST_LOSS_ROW for i in range(3))
+        return train, row, record
 
     def _cost_features(self):
-        """(calls, multiply-adds, element operations, loss rows), each as (training, evaluation) counts."""
+        """(calls, multiply-adds, element operations, loss rows), each as (training, row, evaluation) counts."""
         cfg = self.config
         sizes = self.network.sizes
         n_layers = len(sizes) - 1
@@ -496,7 +499,7 @@ class Trainer:
         n = self._eval_counts[0]
         n_eval = sum(self._eval_counts)
         if n == 0:
-            return (0, 0), (0, 0), (0, 0), (0, 0)
+            return (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0)
         bs = min(cfg.optimizer.batch_size or n, n)
         steps = -(-n // bs)
         dropped = [k for k, p in zip(sizes[1:-1], cfg.hidden_dropout()) if p > 0]
@@ -505,6 +508,7 @@ class Trainer:
         deferred = steps * nw <= DEFERRED_STATS_LIMIT
         step_calls = 6 + 9 * n_layers + 4 * len(dropped) + opt_calls + (3 if penalised else 0) + deferred
         train_calls = steps * step_calls + 12
+        row_calls = ROW_CALLS + (steps if steps > 1 else 0)
         train_macs = 3 * n * macs
         train_elements = (n * (6 * units + act_elements + 6 * sum(dropped)) + steps * n_params * opt_elements
                           + (steps * nw if deferred else 0))
@@ -515,7 +519,8 @@ class Trainer:
         record_macs = (n_eval - reused) * macs
         record_elements = ((n_eval - reused) * (2 * units + act_elements) + 2 * n_eval + 6 * nw
                            + (4 * steps * nw if deferred else 2 * steps * nw))
-        return (train_calls, record_calls), (train_macs, record_macs), (train_elements, record_elements), (n, n_eval)
+        return ((train_calls, row_calls, record_calls), (train_macs, 0, record_macs),
+                (train_elements, 0, record_elements), (0, n, n_eval))
 
     def _record_due(self, epoch: int) -> bool:
         """Whether the record's schedule evaluates ``epoch`` (1-based)."""
@@ -579,7 +584,10 @@ class Trainer:
             sign = self._eval_sign[:n]                  # 1 - 2y of the training points: BCE = softplus(sign * z)
             if order is not None:
                 sign = sign.take(order, out=tmp)
-            binary_row_losses(z[:, 0], sign, rows, zeros, scratch)
+            total = float(np.add.reduce(binary_row_losses_fast(z[:, 0], sign, rows), dtype=np.float64))
+            if math.isfinite(total):
+                return total / n
+            binary_row_losses(z[:, 0], sign, rows, zeros, scratch)   # a logit beyond ~709: the careful way
         elif self.head == "softmax":
             k = z.shape[1]
             flat = np.arange(0, n * k, k)
@@ -725,9 +733,13 @@ class Trainer:
         rows = self._eval_rows
         if self.head == "binary":
             z = logits[:, 0]
-            binary_row_losses(z, self._eval_sign, rows[0], self._eval_zeros, self._eval_scratch_rows)
             np.greater(z, self._eval_zeros, out=self._eval_bool)
             np.not_equal(self._eval_bool, self._eval_pos, out=rows[1])
+            binary_row_losses_fast(z, self._eval_sign, rows[0])
+            sums = np.add.reduceat(rows, self._eval_starts, axis=1, dtype=np.float64)
+            if np.isfinite(sums[0]).all():
+                return sums
+            binary_row_losses(z, self._eval_sign, rows[0], self._eval_zeros, self._eval_scratch_rows)
         elif self.head == "softmax":
             softmax_row_losses(logits, self._eval_flat, rows[0], self._eval_max, self._eval_scratch)
             np.not_equal(logits.argmax(axis=1), self._eval_y, out=rows[1])
