@@ -518,7 +518,7 @@ class CompareGroup(QObject):
                     and _same_settings(reply.config.to_dict(), config)):
                 weights = reply.weights
                 try:
-                    history = _history_from_reply(reply.history)
+                    history = history_from_reply(reply.history)
                 except NnvizError:
                     history = None
             entries.append({"label": variant.label, "changes": dict(variant.changes), "weights": weights,
@@ -545,7 +545,7 @@ def _same_settings(a: dict, b: dict) -> bool:
     return seedless(a) == seedless(b)
 
 
-def _history_from_reply(history) -> History | None:
+def history_from_reply(history) -> History | None:
     """A state reply's history: History.to_arrays() output (or, from an older session, to_dict())."""
     if history is None:
         return None
