@@ -322,6 +322,7 @@ class PointCanvas(QWidget):
         self._value_range: tuple[float, float] | None = None
         self._discretize = False
         self._boundary: tuple[np.ndarray, tuple[float, float, float, float], str] | None = None
+        self._unit_heatmap: tuple | None = None   # (values, extent, levels) shown instead of the boundary
         self._predictions: np.ndarray | None = None
         self._highlight_misclassified = False
         self._selection = np.zeros(0, np.intp)
@@ -566,8 +567,69 @@ class PointCanvas(QWidget):
 
     def clear_boundary(self) -> None:
         self._boundary = None
-        self.boundary_item.hide()
+        if self._unit_heatmap is None:
+            self.boundary_item.hide()
         self.contour_item.setData([], [])
+
+    def show_unit_heatmap(self, values: np.ndarray | None, extent=None, levels=None) -> None:
+        """Show one unit's heatmap (the network view's hovered neuron) instead of the boundary; None restores
+        the boundary. ``values`` (H, W), row 0 at ymin, over ``extent`` (default: the boundary's, else the
+        view's), coloured with the boundary's ramp from ``levels[0]`` to ``levels[1]`` (default symmetric
+        about 0). The boundary keeps updating underneath and comes back as it is then."""
+        if values is None:
+            self._unit_heatmap = None
+            self.boundary_item.smooth = not self._discretize
+            if self._boundary is None:
+                self.boundary_item.hide()
+                self.contour_item.setData([], [])
+            else:
+                self._render_boundary()
+            return
+        try:
+            arr = np.asarray(values, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"unit heatmap: expected a numeric array ({exc})") from exc
+        if arr.ndim != 2 or min(arr.shape) < 1 or max(arr.shape) > MAX_BOUNDARY_SIDE:
+            raise DataError(f"unit heatmap: expected an (H, W) array with sides of 1 to {MAX_BOUNDARY_SIDE}, "
+                            f"got shape {arr.shape}")
+        if extent is None:
+            if self._boundary is not None:
+                extent = self._boundary[1]
+            else:
+                (x0, x1), (y0, y1) = self.view_box.viewRange()
+                extent = (x0, x1, y0, y1)
+        try:
+            xmin, xmax, ymin, ymax = (float(e) for e in extent)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"unit heatmap extent: expected (xmin, xmax, ymin, ymax), got {extent!r}") from exc
+        if not (np.isfinite([xmin, xmax, ymin, ymax]).all() and xmin < xmax and ymin < ymax):
+            raise DataError(f"unit heatmap extent: expected finite xmin < xmax and ymin < ymax, got {extent!r}")
+        finite = arr[np.isfinite(arr)]
+        if levels is None:
+            m = float(np.abs(finite).max()) if finite.size else 1.0
+            lo, hi = (-m, m) if m > 0 else (-1.0, 1.0)
+        else:
+            try:
+                lo, hi = (float(v) for v in levels)
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"unit heatmap levels: expected (low, high), got {levels!r}") from exc
+            if not (np.isfinite([lo, hi]).all() and lo < hi):
+                lo, hi = -1.0, 1.0
+        mid = (lo + hi) / 2
+        shown = np.nan_to_num(arr, nan=mid, posinf=hi, neginf=lo)
+        self._unit_heatmap = (shown, (xmin, xmax, ymin, ymax), (lo, hi))
+        item = self.boundary_item
+        item.smooth = True
+        item.setLookupTable(_FIELD_LUT, update=False)
+        item.setImage(shown, autoLevels=False, levels=(lo, hi))
+        item.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
+        item.show()
+        self.contour_item.setData([], [])   # the boundary's line would tell of something else
+
+    @property
+    def unit_heatmap(self) -> tuple | None:
+        """(values, extent, levels) of the unit heatmap shown instead of the boundary, or None."""
+        return self._unit_heatmap
 
     def _symmetric_level(self) -> float:
         if self._value_range is not None:
@@ -579,8 +641,8 @@ class PointCanvas(QWidget):
         return m if m > 1e-12 else 1.0
 
     def _render_boundary(self) -> None:
-        if self._boundary is None:
-            return
+        if self._boundary is None or self._unit_heatmap is not None:
+            return   # (a unit's heatmap is shown: the boundary comes back when it is hidden)
         values, (xmin, xmax, ymin, ymax), mode = self._boundary
         item = self.boundary_item
         item.smooth = not self._discretize
