@@ -12,6 +12,7 @@ re-bucketed at full resolution (O(visible rows), only while zoomed).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -1574,6 +1575,14 @@ class _LayerStrip(pg.GraphicsWidget):
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, right)
 
 
+@functools.lru_cache(maxsize=256)
+def _layer_shades(base: str, n: int, dark: bool, fade_to: str | None) -> tuple[str, ...]:
+    """A run's layer colours (see viewmath.shade_ramp), faded towards ``fade_to`` for a pin; cached,
+    since the legend asks for them with every redraw."""
+    shades = shade_ramp(base, n, dark)
+    return tuple(mix(c, fade_to, PIN_FADE) for c in shades) if fade_to else tuple(shades)
+
+
 class GradientPlot(_MetricPlot):
     """Per-layer gradient magnitude vs epoch on a log axis, coloured from input side to output side.
 
@@ -1623,10 +1632,7 @@ class GradientPlot(_MetricPlot):
         if not self.coloured:
             return list(self.layer_colors(n))
         base = self._primary_colour or self._fg.name() if run is self._primary else run.colour
-        shades = shade_ramp(base, n, self.dark)
-        if run.faded:
-            shades = [mix(c, self._bg.name(), PIN_FADE) for c in shades]
-        return [QColor(c) for c in shades]
+        return [QColor(c) for c in _layer_shades(base, n, self.dark, self._bg.name() if run.faded else None)]
 
     def _build_curves(self, n: int, run: _Run | None = None) -> None:
         """Give ``run`` (default: the window's) ``n`` layer curves, reusing (restyling) existing ones;
