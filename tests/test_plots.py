@@ -1234,3 +1234,14 @@ def test_many_pins_share_one_legend_entry_and_leave_room_for_the_curves(qtbot):
     assert w.curves["train"].isVisible() and overlay_curves(w, "r1")["train"].isVisible()
     w.set_overlays(runs + pins[:2])                 # two pins: named one by one again
     assert "pin: ReLU, 3x8, lr 0.01 @…" in legend_labels(w)
+
+
+def test_log_axis_writes_each_tick_label_once(qtbot):
+    w = shown(WeightsPlot(), qtbot, size=(700, 300))
+    w.set_weight_histograms([(np.linspace(-1, 1, 5), [1, 80, 3, 0])])
+    w.log_count_button.setChecked(True)
+    axis = w.hist_item.getAxis("left")
+    lo, hi = w.hist_item.getViewBox().viewRange()[1]
+    labels = [t for spacing, values in axis.tickValues(lo, hi, 250)
+              for t in axis.tickStrings(values, 1.0, spacing) if t]
+    assert "10" in labels and len(labels) == len(set(labels)), labels

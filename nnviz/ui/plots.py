@@ -386,6 +386,17 @@ def epoch_tick_labels(values) -> list[str]:
 
 
 class _Axis(pg.AxisItem):
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        if not self.logMode:
+            return levels
+        # pyqtgraph's minor log ticks repeat the decades of the major level: "10" was written twice
+        seen, out = set(), []
+        for spacing, values in levels:
+            out.append((spacing, [v for v in values if round(float(v), 9) not in seen]))
+            seen.update(round(float(v), 9) for v in values)
+        return out
+
     def logTickStrings(self, values, scale, spacing):
         # within a single decade every minor tick has room; across several only 1, 2, 5 do
         narrow = len(values) > 1 and max(values) - min(values) < 0.7
