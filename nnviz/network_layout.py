@@ -174,13 +174,17 @@ def edge_style(level: int) -> tuple[float, int]:
 
 def colorize(maps: np.ndarray, levels: tuple[float, float], lut: np.ndarray) -> np.ndarray:
     """(n, g, g) values -> (n, g, g, 4) uint8 through ``lut`` (256, 4), ``levels`` = (lo, hi) to its ends,
-    flipped vertically (row 0 of a map is ymin; row 0 of an image is its top). NaN gets the middle colour."""
+    flipped vertically (row 0 of a map is ymin; row 0 of an image is its top). NaN gets the low end's colour
+    (frames are finite: the session replaces non-finite activations)."""
     lo, hi = float(levels[0]), float(levels[1])
     span = hi - lo if hi > lo else 1.0
-    v = np.nan_to_num(np.asarray(maps, dtype=np.float32), nan=(lo + hi) / 2)
-    idx = np.clip((v - lo) * ((len(lut) - 1) / span), 0, len(lut) - 1).astype(np.intp)   # truncates: the
-    # same bins as pyqtgraph's ImageItem with levels and a LUT (the canvas)
-    return np.ascontiguousarray(lut[idx][:, ::-1])
+    top = len(lut) - 1
+    idx = np.subtract(maps, lo, dtype=np.float32)
+    idx *= top / span
+    np.fmax(idx, 0, out=idx)        # fmax/fmin: NaN becomes 0
+    np.fmin(idx, top, out=idx)
+    # truncated: the same bins as pyqtgraph's ImageItem with levels and a LUT (the canvas)
+    return np.ascontiguousarray(lut[idx.astype(np.intp)][:, ::-1])
 
 
 def class_ramp(probs: np.ndarray, k: int) -> np.ndarray:

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 from pyqtgraph import functions as fn
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
@@ -69,6 +69,7 @@ class NetworkView(QWidget):
         self._large = False
         self._layout: nl.Layout | None = None
         self._images: dict = {}                      # (column, node) -> QImage
+        self._unused_maps: tuple | None = None       # (key, maps) of the features the frame does not use
         self._strips: dict = {}                      # column -> QImage (count x 1)
         self._edges: list = []                       # per weight layer: (segments, weights, levels, index) drawn
         self._edge_image: QPixmap | None = None      # the edges, rendered once per network frame
@@ -83,6 +84,7 @@ class NetworkView(QWidget):
         self._emitted = None                         # the hovered unit whose heatmap was emitted
         self.paint_seconds = 0.0                     # the last scene render (for benchmarks and tests)
         self.setMouseTracking(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)   # the scene covers every pixel
         self.setMinimumSize(160, 140)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("")
@@ -225,43 +227,42 @@ class NetworkView(QWidget):
         self.update()
 
     def _build_images(self) -> None:
-        """Heatmap images of every node (and strip images of summarised layers) from the frame."""
+        """Heatmap images from the frame: per node column one atlas of its tiles (each padded by a copy of its
+        border, so smooth scaling never mixes neighbours), per summarised layer one block image."""
         f, lay = self._frame, self._layout
         self._images, self._strips = {}, {}
         if f is None or lay is None:
             return
         # inputs: every feature; the unused ones computed here over the same grid
         unused = [name for name in FEATURES if name not in f.features]
-        extra = input_maps(unused, f.extent, f.resolution) if unused else np.zeros((0, 1, 1), np.float32)
-        for i, name in enumerate(FEATURES):
-            maps = f.inputs[f.features.index(name)] if name in f.features else extra[unused.index(name)]
-            rgba = nl.colorize(maps[None], symmetric_levels(maps), THUMB_LUT)[0]
-            self._images[(0, i)] = _image(rgba)
+        key = (tuple(unused), tuple(f.extent), f.resolution)
+        if self._unused_maps is None or self._unused_maps[0] != key:
+            self._unused_maps = (key, input_maps(unused, f.extent, f.resolution) if unused
+                                 else np.zeros((0, 1, 1), np.float32))
+        extra = self._unused_maps[1]
+        tiles = [nl.colorize(m[None], symmetric_levels(m), THUMB_LUT)[0] for m in
+                 (f.inputs[f.features.index(name)] if name in f.features else extra[unused.index(name)]
+                  for name in FEATURES)]
+        self._images[0] = _atlas(np.stack(tiles))
         for layer, maps in enumerate(f.hidden):
             c = layer + 1
             levels = f.levels[layer] if layer < len(f.levels) else symmetric_levels(maps)
             col = lay.columns[c]
-            if col.strip:   # one atlas of every unit's tile, unit u at row u // grid, column u % grid
+            if col.strip:   # one block of every unit's tile, unit u at row u // grid, column u % grid
                 g = maps.shape[1]
-                tiles = np.zeros((col.rows * col.grid, g, g), np.float32)
-                tiles[:len(maps)] = maps
-                tiles[len(maps):] = np.nan
-                rgba = nl.colorize(tiles, levels, THUMB_LUT)                  # (n, g, g, 4), each flipped
-                atlas = rgba.reshape(col.rows, col.grid, g, g, 4).transpose(0, 2, 1, 3, 4)
-                self._strips[c] = _image(np.ascontiguousarray(atlas.reshape(col.rows * g, col.grid * g, 4)))
+                block = np.zeros((col.rows * col.grid, g, g), np.float32)
+                block[:len(maps)] = maps
+                block[len(maps):] = (levels[0] + levels[1]) / 2   # unused tiles: the neutral colour
+                rgba = nl.colorize(block, levels, THUMB_LUT)                  # (n, g, g, 4), each flipped
+                rgba = rgba.reshape(col.rows, col.grid, g, g, 4).transpose(0, 2, 1, 3, 4)
+                self._strips[c] = _image(np.ascontiguousarray(rgba.reshape(col.rows * g, col.grid * g, 4)))
             else:
-                rgba = nl.colorize(maps, levels, THUMB_LUT)
-                for i in range(len(maps)):
-                    self._images[(c, i)] = _image(rgba[i])
+                self._images[c] = _atlas(nl.colorize(maps, levels, THUMB_LUT))
         c = len(lay.columns) - 1
         if f.head == "softmax":
-            for k in range(len(f.output)):
-                self._images[(c, k)] = _image(nl.class_ramp(f.output[k][None], k)[0])
+            self._images[c] = _atlas(np.stack([nl.class_ramp(f.output[k][None], k)[0] for k in range(len(f.output))]))
         else:
-            levels = output_levels(f.head, f.output)
-            rgba = nl.colorize(f.output, levels, THUMB_LUT)
-            for k in range(len(f.output)):
-                self._images[(c, k)] = _image(rgba[k])
+            self._images[c] = _atlas(nl.colorize(f.output, output_levels(f.head, f.output), THUMB_LUT))
 
     def _edge_row(self, layer: int, i: int) -> int:
         """Row of the drawn segments for source unit ``i`` (inputs: FEATURES index -> the frame's order)."""
@@ -490,9 +491,12 @@ class NetworkView(QWidget):
         started = time.perf_counter()
         pix = QPixmap(size * ratio)
         pix.setDevicePixelRatio(ratio)
-        pix.fill(Qt.GlobalColor.transparent)
         p = QPainter(pix)
         try:
+            if self._frame is not None and not self._frame.summarised:
+                p.drawPixmap(0, 0, self._ensure_edges())   # opaque: the background and the edges
+            else:
+                p.fillRect(QRectF(0, 0, size.width(), size.height()), self._background())
             self._paint_scene(p)
         finally:
             p.end()
@@ -513,8 +517,6 @@ class NetworkView(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if f.summarised:
             self._paint_bands(p, lay, f)
-        else:
-            p.drawPixmap(0, 0, self._ensure_edges())
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         active = set(self._active_features())
@@ -524,29 +526,34 @@ class NetworkView(QWidget):
                 self._paint_strip(p, c, col, greyed[col.layer])
                 continue
             small = col.size < 10
-            for i in range(col.count):
-                img = self._images.get((c, i))
-                x, y, w, h = col.rect(i)
-                target = QRectF(x, y, w, h)
-                faded = col.kind == "input" and FEATURES[i] not in active
-                if faded:
-                    p.setOpacity(0.3)
-                if img is not None:
-                    p.drawImage(target, img)
-                p.setOpacity(1.0)
-                dropped = col.kind == "hidden" and greyed[col.layer][i]
-                if dropped:
+            atlas = self._images.get(c)
+            rects = [QRectF(*col.rect(i)) for i in range(col.count)]
+            faded = [col.kind == "input" and FEATURES[i] not in active for i in range(col.count)]
+            if atlas is not None:
+                g = atlas.tile
+                # scaled down (many small units), smoothing shows nothing and costs
+                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, col.size > 1.2 * g)
+                for i, target in enumerate(rects):
+                    if faded[i]:
+                        p.setOpacity(0.3)
+                    p.drawImage(target, atlas, QRectF(1, i * (g + 2) + 1, g, g))
+                    if faded[i]:
+                        p.setOpacity(1.0)
+            if col.kind == "hidden":
+                dropped = [r for r, d in zip(rects, greyed[col.layer]) if d]
+                for target in dropped:
                     p.fillRect(target, GREY)
-                pen = QPen(QColor(120, 120, 120) if not faded else QColor(170, 170, 170))
-                pen.setWidthF(0.0 if small else 1.0)
-                if faded:
-                    pen.setStyle(Qt.PenStyle.DashLine)
-                p.setPen(pen)
-                p.setBrush(Qt.BrushStyle.NoBrush)
-                p.drawRect(target)
                 if dropped and not small:
                     p.setPen(QPen(QColor(90, 90, 90), 1.0))
-                    p.drawLine(target.topLeft(), target.bottomRight())
+                    p.drawLines([QLineF(r.topLeft(), r.bottomRight()) for r in dropped])
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor(120, 120, 120), 0.0 if small else 1.0))
+            p.drawRects([r for r, fd in zip(rects, faded) if not fd])
+            if any(faded):
+                pen = QPen(QColor(170, 170, 170), 1.0)
+                pen.setStyle(Qt.PenStyle.DashLine)
+                p.setPen(pen)
+                p.drawRects([r for r, fd in zip(rects, faded) if fd])
             if col.kind == "input":
                 p.setFont(self._font(0.95))
                 for i, name in enumerate(FEATURES):
@@ -594,7 +601,7 @@ class NetworkView(QWidget):
             started = time.perf_counter()
             pix = QPixmap(size * ratio)
             pix.setDevicePixelRatio(ratio)
-            pix.fill(Qt.GlobalColor.transparent)
+            pix.fill(self._background())
             p = QPainter(pix)
             try:
                 self._paint_edges(p)
@@ -610,14 +617,18 @@ class NetworkView(QWidget):
             self._scene = None
             self.update()
 
+    def _background(self) -> QColor:
+        return self.palette().color(self.backgroundRole())
+
     def _paint_edges(self, p: QPainter) -> None:
+        """Edges in opaque colours mixed with the background (translucent pens cost ~4x more to draw)."""
         pens = {}
+        bg = np.array(self._background().getRgb()[:3], float)
         for sign, colour in ((0, NEGATIVE), (1, POSITIVE)):
             for level in range(nl.EDGE_LEVELS):
                 width, alpha = nl.edge_style(level)
-                c = QColor(colour)
-                c.setAlpha(alpha)
-                pen = QPen(c, width)
+                mixed = bg + (np.array(colour.getRgb()[:3], float) - bg) * (alpha / 255)
+                pen = QPen(QColor(*(int(round(v)) for v in mixed)), width)
                 pen.setCapStyle(Qt.PenCapStyle.FlatCap)
                 pens[(sign, level)] = pen
         # antialiased strokes cost ~3x more: only for nets with few edges drawn
@@ -641,19 +652,27 @@ class NetworkView(QWidget):
         """Summarised: a grey band per weight layer, darker for larger mean |w|, labelled with it."""
         stats = f.weight_stats
         top = max((st[0] for st in stats), default=0.0) or 1.0
-        p.setFont(self._font(0.8))
+        font = self._font(0.8)
+        p.setFont(font)
+        metrics = QFontMetricsF(font)
         for j in range(len(lay.columns) - 1):
             mean_abs = stats[j][0] if j < len(stats) else 0.0
             a, b = lay.columns[j], lay.columns[j + 1]
             ax, ay, aw, ah = a.bounds()
             bx, by, bw, bh = b.bounds()
-            c = QColor(110, 110, 110, int(25 + 90 * min(1.0, mean_abs / top)))
+            # opaque (mixed with the background: translucent polygons cost several times more)
+            bg = np.array(self._background().getRgb()[:3], float)
+            mix = bg + (110.0 - bg) * (25 + 90 * min(1.0, mean_abs / top)) / 255
+            c = QColor(*(int(round(v)) for v in mix))
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(c)
             p.drawPolygon(QPolygonF([QPointF(ax + aw, ay), QPointF(bx, by), QPointF(bx, by + bh),
                                      QPointF(ax + aw, ay + ah)]))
             p.setPen(TEXT)
             mid = (ax + aw + bx) / 2
+            if metrics.horizontalAdvance("mean |w|") > bx - (ax + aw) - 2:
+                continue   # no room: the value shows on hover
             p.drawText(QRectF(mid - 40, nl.HEADER + 2, 80, 28), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                        f"mean |w|\n{nl.format_value(mean_abs)}")
 
@@ -675,13 +694,17 @@ class NetworkView(QWidget):
         g = self._gradients
         rects = self._bar_rects()
         fractions, _ = nl.gradient_fractions(g if g is not None and len(g) == len(rects) else np.full(len(rects), np.nan))
-        p.setFont(self._font(0.8))
+        font = self._font(0.8)
+        p.setFont(font)
+        metrics = QFontMetricsF(font)
         for j, (x, y, w, h) in enumerate(rects):
             p.fillRect(QRectF(x, y, w, h), QColor(228, 228, 228))
             if fractions[j] > 0:
                 p.fillRect(QRectF(x, y, w * fractions[j], h), QColor("#555555"))
             p.setPen(FAINT_TEXT)
             label = nl.format_value(float(g[j])) if g is not None and j < len(g) else ""
+            if metrics.horizontalAdvance(label) > w + 8:
+                continue   # no room: the value shows on hover
             p.drawText(QRectF(x - 10, y + h, w + 20, 14), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                        label)
         if rects:
@@ -693,7 +716,7 @@ class NetworkView(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         p = QPainter(self)
         try:
-            p.drawPixmap(0, 0, self._ensure_scene())
+            p.drawPixmap(0, 0, self._ensure_scene())   # opaque: a plain copy
             self._paint_hover(p)
         finally:
             p.end()
@@ -717,6 +740,19 @@ class NetworkView(QWidget):
         elif hit[0] == "bar":
             x, y, w, h = self._bar_rects()[hit[1]]
             p.drawRect(QRectF(x - 1, y - 1, w + 2, h + 2))
+
+
+def _atlas(rgba: np.ndarray) -> QImage:
+    """(n, g, g, 4) tiles -> one QImage of n tiles stacked, each padded by a copy of its border (tile i's
+    pixels at x 1..g, y i*(g+2)+1 ..): a source rectangle then scales smoothly without its neighbours."""
+    n, g = rgba.shape[0], rgba.shape[1]
+    padded = np.empty((n, g + 2, g + 2, 4), np.uint8)
+    padded[:, 1:-1, 1:-1] = rgba
+    padded[:, 0, 1:-1], padded[:, -1, 1:-1] = rgba[:, 0], rgba[:, -1]
+    padded[:, :, 0], padded[:, :, -1] = padded[:, :, 1], padded[:, :, -2]
+    img = _image(padded.reshape(n * (g + 2), g + 2, 4))
+    img.tile = g
+    return img
 
 
 def _same_masks(a: list, b: list) -> bool:
