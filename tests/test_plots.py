@@ -1245,3 +1245,21 @@ def test_log_axis_writes_each_tick_label_once(qtbot):
     labels = [t for spacing, values in axis.tickValues(lo, hi, 250)
               for t in axis.tickStrings(values, 1.0, spacing) if t]
     assert "10" in labels and len(labels) == len(set(labels)), labels
+
+
+def test_epoch_ticks_do_not_run_together_in_a_narrow_plot(qtbot):
+    w = shown(LossPlot(), qtbot, size=(125, 260))   # a loss dock in a 1024 x 700 window of two runs
+    w.set_history(make_history(300))
+    w.grab()
+    axis = w.plot_item.getAxis("bottom")
+    lo, hi = w.view_box.viewRange()[0]
+    width = w.view_box.width()
+    major_spacing, values = axis.tickValues(lo, hi, width)[0]
+    labels = axis.tickStrings(values, 1.0, major_spacing)
+    px_apart = major_spacing * width / (hi - lo)
+    assert px_apart >= 7 * max(len(t) for t in labels) + 8, (labels, px_apart)   # a label and a gap
+    wide = shown(LossPlot(), qtbot, size=(700, 300))   # a wide plot keeps its finer ticks
+    wide.set_history(make_history(300))
+    wide.grab()
+    lo, hi = wide.view_box.viewRange()[0]
+    assert len(wide.plot_item.getAxis("bottom").tickValues(lo, hi, wide.view_box.width())[0][1]) >= 5

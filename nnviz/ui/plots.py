@@ -408,7 +408,18 @@ class _EpochAxis(pg.AxisItem):
 
     def tickSpacing(self, minVal, maxVal, size):
         levels = super().tickSpacing(minVal, maxVal, size)
-        return levels if self.logMode else integer_tick_levels(levels)
+        if self.logMode:
+            return levels
+        levels = integer_tick_levels(levels)
+        # a narrow plot: labelled ticks at least one label apart ("100200300" read as one number)
+        span = maxVal - minVal
+        if size > 0 and span > 0 and levels:
+            label = max(epoch_tick_labels([minVal, maxVal]), key=len)
+            need = (len(label) * 7 + 12) * span / size          # epochs one label (and a gap) takes
+            if levels[0][0] < need:
+                major = nice_ceil(need)
+                levels = [(major, 0.0)] + [(sp, off) for sp, off in levels[1:] if sp < major]
+        return levels
 
     def tickValues(self, minVal, maxVal, size):
         levels = super().tickValues(minVal, maxVal, size)
@@ -1403,7 +1414,8 @@ class LossPlot(_MetricPlot):
     def _runs_header(self, runs) -> str:
         """One chunk per run, each kept on one line (the header wraps between runs only)."""
         head = f"train / test {'error' if self.error_mode else 'loss'}:"
-        chunks = [f'<b style="color:{c}">{_nbsp(_html_escape(label))}</b>&nbsp;{_nbsp(text)}'
+        # a run's name and its numbers wrap apart only when a narrow dock leaves no choice
+        chunks = [f'<b style="color:{c}">{_nbsp(_html_escape(label))}</b> {_nbsp(text)}'
                   for label, c, text in runs]
         return head + " " + " &nbsp; ".join(chunks)
 
@@ -1564,6 +1576,8 @@ class _LayerStrip(pg.GraphicsWidget):
         left, right = "input", "output"
         lw, rw = metrics.horizontalAdvance(left) + 6, metrics.horizontalAdvance(right) + 6
         n = len(self.labels())
+        if rect.width() < lw + rw + 12 * n:   # a narrow plot: the swatches alone (input on the left)
+            left, right, lw, rw = "", "", 0, 0
         box = min(36.0, max(12.0, (rect.width() - lw - rw) / n))
         x0 = rect.left() + (rect.width() - (lw + rw + n * box)) / 2
         h = rect.height() - 2
