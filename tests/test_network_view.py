@@ -2,6 +2,8 @@
 heatmap, driven with frames from a real training session and real mouse events."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
@@ -285,3 +287,30 @@ def test_canvas_shows_a_unit_heatmap_instead_of_the_boundary(qtbot):
     c.show_unit_heatmap(unit)           # no boundary: over the view
     c.show_unit_heatmap(None)
     assert not item.isVisible()
+
+
+def test_while_playing_the_latest_snapshot_is_drawn_at_a_bounded_rate(qtbot):
+    import dataclasses
+    config = make_config(hidden=(6, 6), dropout=0.3)
+    first, second, third = (snapshot(config, epochs=e) for e in (1, 2, 3))
+    view, _ = make_view(qtbot, config)
+    seen = []
+    view.unit_hovered.connect(seen.append)
+    view.set_frame(dataclasses.replace(first, playing=True))        # nothing drawn yet: at once
+    assert view.frame is first.network and not view.waiting()
+    move(view, view.node_center("hidden", 0, layer=1))
+    view.render_scene()
+    view._next_due = max(view._next_due, time.perf_counter() + 0.05)   # a dear view
+    view.set_frame(dataclasses.replace(second, playing=True))
+    view.set_frame(dataclasses.replace(third, playing=True, network=None))   # no frame: the second's waits
+    assert view.waiting() and view.frame is first.network
+    qtbot.waitUntil(lambda: not view.waiting(), timeout=5000)
+    assert view.frame is second.network
+    np.testing.assert_array_equal(seen[-1][1], second.network.hidden[1][0])   # the hovered unit followed
+    for g, keep in zip(view.greyed_units(), third.dropout_keep):   # the latest snapshot's masks
+        np.testing.assert_array_equal(g, ~keep)
+    view._next_due = time.perf_counter() + 10
+    view.set_frame(first)                                            # a still: drawn at once
+    assert view.frame is first.network and not view.waiting()
+    view.hide()                                                      # hidden under the pointer: hover ends
+    assert seen[-1] is None

@@ -38,7 +38,7 @@ FAINT_TEXT = QColor("#808080")
 # the canvas's blue-white-orange ramp, with stronger ends: thumbnails carry no points to keep readable
 THUMB_LUT = diverging_lut(strength=0.85)
 AA_EDGES = 400                       # antialiased edges up to this many drawn
-EDGE_SHARE = 0.2                     # while frames stream in, edges re-render at most this share of the time
+VIEW_SHARE = 0.15                    # while training plays, the view takes at most this share of the GUI's time
 
 
 def _image(rgba: np.ndarray) -> QImage:
@@ -65,6 +65,8 @@ class NetworkView(QWidget):
         self._snapshot = None
         self._generation = None
         self._gradients: np.ndarray | None = None   # per weight layer: mean |dW| of the last epoch with one
+        self._drawn_gradients: np.ndarray | None = None
+        self._built = 0.0
         self._keep: list = []                        # per hidden layer: bool (units,) or None
         self._large = False
         self._layout: nl.Layout | None = None
@@ -74,10 +76,14 @@ class NetworkView(QWidget):
         self._edges: list = []                       # per weight layer: (segments, weights, levels, index) drawn
         self._edge_image: QPixmap | None = None      # the edges, rendered once per network frame
         self._edges_stale = False                    # new weights not drawn yet (see _ensure_edges)
-        self._edge_rendered = (0.0, 0.0)             # (perf_counter, seconds) of the last edge render
-        self._edge_timer = QTimer(self)
-        self._edge_timer.setSingleShot(True)
-        self._edge_timer.timeout.connect(self._redraw_edges)
+        # while training plays, snapshots wait (the latest wins) so that the view costs at most VIEW_SHARE
+        self._pending = None                         # the latest snapshot not drawn yet
+        self._pending_network = None                 # the latest network frame not drawn yet
+        self._next_due = 0.0                         # perf_counter before which a playing snapshot waits
+        self._cost = 0.0                             # seconds of the last update: build + render
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.flush)
         self._scene: QPixmap | None = None
         self._hover: tuple | None = None             # ('node', c, i) | ('edge', layer, k) | ('bar', j) | ...
         self._hover_text = ""
@@ -105,23 +111,42 @@ class NetworkView(QWidget):
         return self._frame
 
     def set_frame(self, snapshot) -> None:
-        """Take a session snapshot: its network frame if it carries one, its dropout masks, its gradients."""
+        """Take a session snapshot: its network frame if it carries one, its dropout masks, its gradients.
+
+        A still (not playing) is drawn at once; while training plays, a snapshot that comes sooner than the
+        view's cost allows (VIEW_SHARE of the time) waits, and only the latest waiting one is drawn."""
         if snapshot is None:
             return
-        restarted = snapshot.generation != self._generation
-        self._generation = snapshot.generation
-        self._snapshot = snapshot
-        old_gradients = self._gradients
-        if restarted:
+        if snapshot.generation != self._generation:
+            self._generation = snapshot.generation
             self._gradients = None
-        self._take_gradients(getattr(snapshot, "rows", None))
+            self._pending_network = None
+        self._take_gradients(getattr(snapshot, "rows", None))   # every snapshot's rows (they are increments)
+        if getattr(snapshot, "network", None) is not None:
+            self._pending_network = snapshot.network
+        self._pending = snapshot
+        wait = self._next_due - time.perf_counter()
+        if not getattr(snapshot, "playing", False) or wait <= 0:
+            self.flush()
+        elif not self._timer.isActive():
+            self._timer.start(max(1, int(wait * 1000) + 1))
+
+    def flush(self) -> None:
+        """Draw the waiting snapshot now (if any)."""
+        self._timer.stop()
+        snapshot, frame = self._pending, self._pending_network
+        if snapshot is None:
+            return
+        self._pending = self._pending_network = None
+        started = time.perf_counter()
+        self._snapshot = snapshot
         keep = list(getattr(snapshot, "dropout_keep", None) or [])
-        frame = getattr(snapshot, "network", None)
         same = (_same_masks(keep, self._keep) and frame is None
-                and _same_values(old_gradients, self._gradients))
+                and _same_values(self._drawn_gradients, self._gradients))
         self._keep = keep
         if same:
             return   # nothing drawn changed: no new render
+        self._drawn_gradients = None if self._gradients is None else self._gradients.copy()
         if frame is not None:
             shape_changed = (self._frame is None or frame.sizes != self._frame.sizes
                              or frame.summarised != self._frame.summarised)
@@ -136,9 +161,12 @@ class NetworkView(QWidget):
         self.update()
         if frame is not None:
             self._reemit_hover()
+        self._built = time.perf_counter() - started   # the render's share is added when it is painted
+        self._next_due = started + (self._built + self.paint_seconds) / VIEW_SHARE
 
     def clear(self) -> None:
-        self._frame = self._snapshot = None
+        self._frame = self._snapshot = self._pending = self._pending_network = None
+        self._timer.stop()
         self._layout = None
         self._images, self._strips, self._edges = {}, {}, []
         self._scene = None
@@ -186,9 +214,9 @@ class NetworkView(QWidget):
         self._ensure_scene()
         return self.paint_seconds
 
-    def edges_current(self) -> bool:
-        """True when the drawn edges are those of the current frame (they may lag while frames stream in)."""
-        return not self._edges_stale
+    def waiting(self) -> bool:
+        """True while a snapshot waits to be drawn (training plays and the view keeps to VIEW_SHARE)."""
+        return self._pending is not None
 
     # -- data ---------------------------------------------------------------------------------------------
     def _take_gradients(self, rows) -> None:
@@ -439,6 +467,10 @@ class NetworkView(QWidget):
         QToolTip.hideText()
         super().leaveEvent(event)
 
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._set_hover(None)   # a dock closed under the pointer: the canvas gets its boundary back
+        super().hideEvent(event)
+
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
@@ -587,18 +619,9 @@ class NetworkView(QWidget):
     def _ensure_edges(self) -> QPixmap:
         """The edges (the dearest part), rendered once per network frame or layout."""
         size, ratio = self.size(), self.devicePixelRatioF()
-        fresh = self._edge_image is not None and self._edge_image.size() == size * ratio
-        if fresh and self._edges_stale:
-            # new weights while frames stream in: edges are drawn again at most EDGE_SHARE of the time
-            last, cost = self._edge_rendered
-            wait = last + cost / EDGE_SHARE - time.perf_counter()
-            if wait > 0:
-                if not self._edge_timer.isActive():
-                    self._edge_timer.start(max(1, int(wait * 1000) + 1))
-            else:
-                fresh = False
+        fresh = (self._edge_image is not None and self._edge_image.size() == size * ratio
+                 and not self._edges_stale)
         if not fresh:
-            started = time.perf_counter()
             pix = QPixmap(size * ratio)
             pix.setDevicePixelRatio(ratio)
             pix.fill(self._background())
@@ -609,13 +632,7 @@ class NetworkView(QWidget):
                 p.end()
             self._edge_image = pix
             self._edges_stale = False
-            self._edge_rendered = (started, time.perf_counter() - started)
         return self._edge_image
-
-    def _redraw_edges(self) -> None:
-        if self._edges_stale:
-            self._scene = None
-            self.update()
 
     def _background(self) -> QColor:
         return self.palette().color(self.backgroundRole())
