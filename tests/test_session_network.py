@@ -216,13 +216,17 @@ def test_epoch_limit_holds_play_and_says_waiting():
         loop.turn(0.02)
         return client_out[-1]
 
+    def until_waiting():
+        for _ in range(50):
+            snap = turn()
+            if snap.waiting:
+                return snap
+        return snap
+
     loop.put(m.SetEpochLimit(5))
     loop.put(m.Play(seq=1))
     loop.handle_pending()
-    for _ in range(50):
-        snap = turn()
-        if snap.waiting:
-            break
+    snap = until_waiting()
     assert snap.waiting and snap.playing and snap.epoch == 5 and s.trainer.epoch == 5
     for _ in range(5):                     # held: no epoch passes the limit, the process does not spin
         turn()
@@ -234,10 +238,7 @@ def test_epoch_limit_holds_play_and_says_waiting():
     loop.put(m.SetEpochLimit(12))          # the next lock-step
     loop.put(m.Play(seq=3))
     loop.handle_pending()
-    for _ in range(50):
-        snap = turn()
-        if snap.waiting:
-            break
+    snap = until_waiting()
     assert snap.epoch == 12 and snap.waiting and not client_out[-2].waiting
     loop.put(m.SetEpochLimit(None))
     loop.handle_pending()

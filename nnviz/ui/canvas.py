@@ -141,6 +141,17 @@ def _argmax_border_field(probs: np.ndarray) -> list[np.ndarray]:
 
 
 # -- graphics items -------------------------------------------------------------------------------
+def _checked_extent(extent, what: str) -> tuple[float, float, float, float]:
+    """(xmin, xmax, ymin, ymax) as floats, or DataError naming ``what``."""
+    try:
+        xmin, xmax, ymin, ymax = (float(e) for e in extent)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what}: expected (xmin, xmax, ymin, ymax), got {extent!r}") from exc
+    if not (np.isfinite([xmin, xmax, ymin, ymax]).all() and xmin < xmax and ymin < ymax):
+        raise DataError(f"{what}: expected finite xmin < xmax and ymin < ymax, got {extent!r}")
+    return (xmin, xmax, ymin, ymax)
+
+
 class _PassiveScatter(pg.ScatterPlotItem):
     """A scatter that never takes clicks, so the view box handles every mouse gesture.
 
@@ -554,13 +565,7 @@ class PointCanvas(QWidget):
         if mode == "multiclass" and not 2 <= arr.shape[2] <= MAX_CLASSES:
             raise DataError(f"boundary values: multiclass needs 2 to {MAX_CLASSES} class probabilities per "
                             f"pixel, got {arr.shape[2]}")
-        try:
-            xmin, xmax, ymin, ymax = (float(e) for e in extent)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"boundary extent: expected (xmin, xmax, ymin, ymax), got {extent!r}") from exc
-        if not (np.isfinite([xmin, xmax, ymin, ymax]).all() and xmin < xmax and ymin < ymax):
-            raise DataError(f"boundary extent: expected finite xmin < xmax and ymin < ymax, got {extent!r}")
-        self._boundary = (arr, (xmin, xmax, ymin, ymax), mode)
+        self._boundary = (arr, _checked_extent(extent, "boundary extent"), mode)
         if (mode == "regression") != self._regression:
             self.set_task("regression" if mode == "regression" else "classification")
         self._render_boundary()
@@ -598,12 +603,7 @@ class PointCanvas(QWidget):
             else:
                 (x0, x1), (y0, y1) = self.view_box.viewRange()
                 extent = (x0, x1, y0, y1)
-        try:
-            xmin, xmax, ymin, ymax = (float(e) for e in extent)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"unit heatmap extent: expected (xmin, xmax, ymin, ymax), got {extent!r}") from exc
-        if not (np.isfinite([xmin, xmax, ymin, ymax]).all() and xmin < xmax and ymin < ymax):
-            raise DataError(f"unit heatmap extent: expected finite xmin < xmax and ymin < ymax, got {extent!r}")
+        xmin, xmax, ymin, ymax = _checked_extent(extent, "unit heatmap extent")
         finite = arr[np.isfinite(arr)]
         if levels is None:
             m = float(np.abs(finite).max()) if finite.size else 1.0
