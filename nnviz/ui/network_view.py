@@ -80,7 +80,6 @@ class NetworkView(QWidget):
         self._pending = None                         # the latest snapshot not drawn yet
         self._pending_network = None                 # the latest network frame not drawn yet
         self._next_due = 0.0                         # perf_counter before which a playing snapshot waits
-        self._cost = 0.0                             # seconds of the last update: build + render
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.flush)
@@ -720,7 +719,7 @@ class NetworkView(QWidget):
                 p.fillRect(QRectF(x, y, w * fractions[j], h), QColor("#555555"))
             p.setPen(FAINT_TEXT)
             label = nl.format_value(float(g[j])) if g is not None and j < len(g) else ""
-            if metrics.horizontalAdvance(label) > w + 8:
+            if metrics.horizontalAdvance(label) > min(w + 8, lay.gap - 4):
                 continue   # no room: the value shows on hover
             p.drawText(QRectF(x - 10, y + h, w + 20, 14), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                        label)
