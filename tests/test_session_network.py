@@ -294,3 +294,22 @@ def test_in_process_client_and_a_real_child_send_frames(qtbot):
             assert [W.shape for W, _ in f.weights] == [(3, 5), (5, 3), (3, 1)]
         finally:
             client.shutdown()
+
+
+def test_turning_the_view_off_while_playing_leaves_no_still_to_send(monkeypatch):
+    from nnviz.session import core
+    monkeypatch.setattr(core, "NETWORK_SECONDS", 1e-9)   # a dear network: coarse maps while playing
+    clock = Clock()
+    s = session(hidden=(64, 64), clock=clock)
+    s.handle(m.SetNetworkView(True, 64))
+    s.handle(m.Play())
+    clock.t += 1.0
+    s.work(0.0005)
+    assert s.snapshot().network is not None and s.network_reduced   # coarser while playing
+    s.handle(m.SetNetworkView(False))
+    s.handle(m.Pause())
+    s.snapshot()
+    s.work(0.0005)
+    s.snapshot()
+    s.work(0.0005)
+    assert not s.dirty   # idle: no more snapshots are due

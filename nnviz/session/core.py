@@ -438,6 +438,7 @@ class TrainingSession:
         """The network view's frame for this snapshot, or None (off, no view yet, or unchanged / not due)."""
         req, t = self.network_view, self.trainer
         if req is None or self.view is None:
+            self.network_reduced = False   # nothing to make sharp (or the idle loop would keep sending stills)
             return None
         net, now = t.network, self._clock()
         sizes = net.sizes
