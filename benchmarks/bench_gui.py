@@ -76,15 +76,28 @@ def _time_paints() -> None:
     pg.GraphicsView.paintEvent = timed
 
 
-def run(app, exp: Experiment, seconds: float, fit_target: float | None = None) -> dict:
+def compare_four(features) -> tuple[Experiment, list[dict]]:
+    """The heavy case and three variants of it, side by side: four runs, four child processes."""
+    return playground_heavy(features), [{"architecture": {"activation": "relu"}},
+                                        {"regularization": {"l2": 0.001}},
+                                        {"optimizer": {"learning_rate": 0.01}}]
+
+
+def run(app, exp: Experiment, seconds: float, fit_target: float | None = None, compare: list | None = None,
+        network: bool = False) -> dict:
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.IniFormat)
     client = ProcessSessionClient()
     window = MainWindow(client, settings=settings, experiment=exp)
     window.resize(1440, 900)
     window.show()
-    # wait until the child answered once (its start-up is not part of the measurement)
-    deadline = time.perf_counter() + 30
-    while window.last_snapshot is None and time.perf_counter() < deadline:
+    for changes in compare or []:
+        window.compare_with(changes)
+    if network:
+        window.show_network_view(True)
+    runs = list(window.compare.runs)
+    # wait until every child answered once (start-up is not part of the measurement)
+    deadline = time.perf_counter() + 60
+    while any(r.last_snapshot is None for r in runs) and time.perf_counter() < deadline:
         app.processEvents()
         time.sleep(0.005)
     frames = []
@@ -110,6 +123,11 @@ def run(app, exp: Experiment, seconds: float, fit_target: float | None = None) -
         last_tick[0] = now
 
     window.frame_drawn.connect(on_frame)
+    run_epochs: list = []   # (time, [epoch of each run]) at every frame of run A
+
+    def sample(_epoch):
+        run_epochs.append((time.perf_counter(), [r.last_snapshot.epoch if r.last_snapshot else 0 for r in runs]))
+    window.frame_drawn.connect(sample)
     for paints in PAINTS.values():
         paints.clear()
     probe = QTimer()
@@ -132,6 +150,9 @@ def run(app, exp: Experiment, seconds: float, fit_target: float | None = None) -
     # CPU time of the GUI process per frame: what drawing costs, whatever else runs on the machine
     cpu_ms = 1000 * (span[-1][2] - span[0][2]) / (len(span) - 1) if len(span) > 1 else 0.0
     late = np.array(lateness[10:]) if len(lateness) > 10 else np.zeros(1)
+    per_run = [r for r in run_epochs if r[0] >= start + 1.0]
+    run_eps = ([(b - a) / (per_run[-1][0] - per_run[0][0]) for a, b in zip(per_run[0][1], per_run[-1][1])]
+               if len(per_run) > 1 else [0.0] * len(runs))
     window.forget_unsaved()
     window.close()
     plot_paint = np.array(PAINTS["plot"] or [0.0])
@@ -141,7 +162,8 @@ def run(app, exp: Experiment, seconds: float, fit_target: float | None = None) -
             "canvas_paint": float(np.median(canvas_paint)), "canvas_paint_max": float(canvas_paint.max()),
             "stall_p50": float(np.percentile(late, 50)),
             "stall_p99": float(np.percentile(late, 99)), "stall_max": float(late.max()),
-            "fit_time": fit["time"], "fit_epoch": fit["epoch"], "epochs": frames[-1][1] if frames else 0}
+            "fit_time": fit["time"], "fit_epoch": fit["epoch"], "epochs": frames[-1][1] if frames else 0,
+            "run_eps_min": float(min(run_eps)), "run_eps_max": float(max(run_eps)), "runs": len(runs)}
 
 
 def _median(runs: list[dict]) -> dict:
@@ -199,6 +221,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="Qt platform plugin (default: offscreen, or xcb with --xvfb); xcb needs DISPLAY, e.g. "
                          "under xvfb-run -a")
     ap.add_argument("--xvfb", action="store_true", help="start a private Xvfb server and draw on it (xcb)")
+    ap.add_argument("--cases", default="", help="comma-separated case numbers to run (default: all): 1 default, "
+                    "2 heavy, 3 four-run compare, 4 heavy with the network view")
     ap.add_argument("--profile", action="store_true",
                     help="profile the GUI process with cProfile (not the training child); the 30 most costly "
                          "functions are printed, the data kept in /tmp/bench_gui.prof")
@@ -232,14 +256,20 @@ def _bench(args) -> int:
         where += f" on DISPLAY={os.environ.get('DISPLAY', '')}"
     print(f"nnviz GUI benchmark: Qt platform {where}, 1440x900 window, {args.seconds:g} s per case, "
           f"median of {args.repeats} runs, {os.cpu_count()} cores ({cpu_model()}), {load_text()} at start")
-    cases = [("Playground default (circle, 4-2 tanh)", playground_default, None),
-             ("Playground heavy (spiral, 6x8 tanh, batch 10)",
-              lambda: playground_heavy(args.features.split(",")), 0.05)]
-    results = {name: [] for name, _, _ in cases}
-    for _ in range(max(1, args.repeats)):   # interleaved, so drifting load hits both cases alike
-        for name, make, target in cases:
-            results[name].append(run(app, make(), args.seconds, fit_target=target))
-    rows = [(name, _median(results[name])) for name, _, _ in cases]
+    features = args.features.split(",")
+    cases = [("Playground default (circle, 4-2 tanh)", lambda: (playground_default(), None), None, False),
+             ("Playground heavy (spiral, 6x8 tanh, batch 10)", lambda: (playground_heavy(features), None), 0.05,
+              False),
+             ("Compare: heavy case x 4 runs (4 children)", lambda: compare_four(features), None, False),
+             ("Heavy case + network view dock", lambda: (playground_heavy(features), None), None, True)]
+    if args.cases:
+        cases = [c for i, c in enumerate(cases, 1) if str(i) in args.cases.split(",")]
+    results = {name: [] for name, *_ in cases}
+    for _ in range(max(1, args.repeats)):   # interleaved, so drifting load hits every case alike
+        for name, make, target, network in cases:
+            exp, compare = make()
+            results[name].append(run(app, exp, args.seconds, fit_target=target, compare=compare, network=network))
+    rows = [(name, _median(results[name])) for name, *_ in cases]
     print(f"{'case':48} {'epochs/s':>9} {'fps':>6} {'GUI cpu/frame':>13} {'stall p50':>10} {'p99':>7} {'max':>7}  "
           "fit<5%")
     for name, r in rows:
@@ -247,6 +277,9 @@ def _bench(args) -> int:
                else f"not within {args.seconds:g} s ({r['epochs']:.0f} epochs)")
         print(f"{name:48} {r['epochs_per_s']:9.0f} {r['fps']:6.1f} {r['cpu_ms']:11.1f}ms {r['stall_p50']:8.1f}ms "
               f"{r['stall_p99']:5.1f}ms {r['stall_max']:5.1f}ms  {fit}")
+    for name, r in rows:
+        if r["runs"] > 1:
+            print(f"  {name}: epochs/s per run {r['run_eps_min']:.0f} (slowest) .. {r['run_eps_max']:.0f} (fastest)")
     print("repaint CPU time (median / worst):")
     for name, r in rows:
         print(f"  {name:46} plots {r['plot_paint']:5.1f} / {r['plot_paint_max']:5.1f} ms   "

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
+from ..compare_variants import apply_changes
 from ..data.csv_io import read_points_csv, write_points_csv
 from ..data.generators import generate
 from ..data.points import PointSet
@@ -30,19 +31,6 @@ class Variant:
     """One run of a comparison: what differs from the document's settings (those of run A)."""
     label: str
     changes: dict = field(default_factory=dict)   # config sections as in Preset.settings, on top of the document's
-
-
-def apply_variant_changes(config: ExperimentConfig, changes: dict) -> ExperimentConfig:
-    """``config`` with ``changes`` (sections of fields) on top, validated like a file's config."""
-    if not changes:
-        return config.copy()
-    data = config.to_dict()
-    for section, value in changes.items():
-        if isinstance(value, dict) and isinstance(data.get(section), dict):
-            data[section] = {**data[section], **value}
-        else:
-            data[section] = value
-    return ExperimentConfig.from_dict(data, path="comparison")
 
 
 def variants_of(exp: Experiment) -> list[Variant]:
@@ -131,7 +119,7 @@ class Document(QObject):
         """The settings of run ``index`` of the comparison (0: the document's); raises NnvizError."""
         if index == 0 or not self.comparison:
             return self.config.copy()
-        return apply_variant_changes(self.config, self.comparison[index].changes)
+        return apply_changes(self.config, self.comparison[index].changes, path=f"comparison[{index}].changes")
 
     def set_generator(self, kind: str | None = None, n: int | None = None, noise: float | None = None,
                       train_fraction: float | None = None, seed: int | None = None) -> None:

@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction, QActionGroup, QFont, QImage, QKeySequence, QP
 from PySide6.QtWidgets import (
     QAbstractSpinBox, QApplication, QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog,
     QFormLayout, QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit, QRadioButton, QTextBrowser,
-    QTextEdit, QVBoxLayout, QWidget,
+    QSplitter, QTextEdit, QVBoxLayout, QWidget,
 )
 
 from ..data.points import PointSet
@@ -40,7 +40,8 @@ from .session_client import SessionClient
 from .training_run import TrainingRun
 from .document import Document
 from .sweep_panel import SweepPanel
-from .compare import CompareGroup
+from .network_view import NetworkView
+from .compare import CompareGroup, history_from_reply as _history_from_reply
 from .tiles import TileGrid
 from .pins import PinList, PinsWidget
 from .plots import Overlay
@@ -170,8 +171,12 @@ class MainWindow(QMainWindow):
         self.canvas = PointCanvas(self.points_model, central)
         # compare mode: the canvas (run A, where points are edited) and a tile per further run
         self.tile_grid = TileGrid(self.canvas, central)
+        # the large network view (View > Network in the centre) sits beside the canvas
+        self.central_splitter = QSplitter(Qt.Horizontal, central)
+        self.central_splitter.setChildrenCollapsible(False)
+        self.central_splitter.addWidget(self.tile_grid)
         layout.addWidget(self.banner)
-        layout.addWidget(self.tile_grid, 1)
+        layout.addWidget(self.central_splitter, 1)
         self.setCentralWidget(central)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
@@ -202,12 +207,20 @@ class MainWindow(QMainWindow):
         self.gradient_dock = self._dock("Gradients per layer", "dock-gradients", self.gradient_plot, B)
         self.lr_dock = self._dock("Learning rate", "dock-lr", self.lr_plot, B)
         self.weights_dock = self._dock("Weights", "dock-weights", self.weights_plot, B)
+        self.network_view = NetworkView(self.config_model, self)
+        self.network_view.unit_hovered.connect(self._show_unit)
+        self.network_view.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self.network_dock = self._dock("Network", "dock-network", self.network_view, B)
+        self.network_dock.setToolTip("The network: inputs, every neuron's activation over the view, weights as "
+                                     "edges, dropped neurons greyed, gradient per layer.")
         self.sweep_panel = SweepPanel(lambda: (self.config_model.config.copy(), self.points_model.points), self)
         self.sweep_dock = self._dock("Sweep: model complexity", "dock-sweep", self.sweep_panel, B)
         self.splitDockWidget(self.loss_dock, self.gradient_dock, Qt.Horizontal)
         self.splitDockWidget(self.gradient_dock, self.lr_dock, Qt.Horizontal)
         self.tabifyDockWidget(self.gradient_dock, self.weights_dock)
         self.tabifyDockWidget(self.gradient_dock, self.sweep_dock)
+        self.tabifyDockWidget(self.gradient_dock, self.network_dock)
+        self.network_dock.visibilityChanged.connect(self._on_network_dock_visible)
         self.sweep_dock.hide()   # View > Sweep, or a lesson about model complexity, shows it
         self.gradient_dock.raise_()
         for dock, plot in ((self.loss_dock, self.loss_plot), (self.gradient_dock, self.gradient_plot),
@@ -266,6 +279,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._layout_restored and not self._first_shown:
             self._default_dock_sizes(self.size())   # sized for the window as it is shown, once
+            self.gradient_dock.raise_()              # the front tab of the plots' group
         self._first_shown = True
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -373,6 +387,15 @@ class MainWindow(QMainWindow):
         for d in (self.data_dock, self.lesson_dock, self.model_dock, self.loss_dock, self.gradient_dock,
                   self.weights_dock, self.lr_dock):
             v.addAction(d.toggleViewAction())
+        act = self.network_dock.toggleViewAction()
+        act.setText("Network")
+        act.setShortcut(QKeySequence("N"))
+        act.setToolTip("Show the network: every neuron's activation over the view, weights, dropped neurons (N).")
+        v.addAction(act)
+        self.act_network_large = self._action(
+            "Network in the centre", self.set_network_large, "Shift+N",
+            "Show the network large, beside the canvas (Shift+N); off puts it back in its panel.", checkable=True)
+        v.addAction(self.act_network_large)
         self.act_show_sweep = self.sweep_dock.toggleViewAction()
         self.act_show_sweep.setText("Sweep (model complexity graph)")
         self.act_show_sweep.setToolTip("Train copies of this experiment with one setting varied, in background "
@@ -501,6 +524,8 @@ class MainWindow(QMainWindow):
         """Tell the session everything it needs: after start, restart or load."""
         self.client.send(m.SetConfig(self.config_model.config))
         self.client.send(m.SetPoints(self.points_model.points, self._points_version))
+        self._network_sent = None
+        self._send_network_view()
         self.compare.send_all(m.SetSpeed(self.speed_combo.currentData() or 0))
         self._send_view()
 
@@ -512,6 +537,74 @@ class MainWindow(QMainWindow):
         scale = BOUNDARY_RESOLUTION / max(w, h)
         self.compare.send_all(m.SetView((x0, x1, y0, y1), max(8, round(w * scale)), max(8, round(h * scale)),
                                         predictions=self.act_misclassified.isChecked()))
+
+    # -- the network view ----------------------------------------------------------------------------
+    _network_sent: bool | None = None
+
+    _network_dock_visible = False
+
+    def _on_network_dock_visible(self, visible: bool) -> None:
+        self._network_dock_visible = visible   # False also while another tab of its group is in front
+        self._send_network_view()
+
+    def _network_wanted(self) -> bool:
+        if self._closed:
+            return False
+        return self.network_large or (self._network_dock_visible and self.network_dock.widget() is self.network_view)
+
+    def _send_network_view(self) -> None:
+        """The session computes every neuron's heatmap only while the network view is on screen."""
+        wanted = self._network_wanted()
+        if wanted != self._network_sent and getattr(self, "run", None) is not None:
+            self._network_sent = wanted
+            self.client.send(m.SetNetworkView(wanted))
+            if not wanted:
+                self.canvas.show_unit_heatmap(None)
+
+    def _show_unit(self, unit) -> None:
+        """A neuron is hovered in the network view: its activation over the canvas (None: the boundary)."""
+        if unit is None:
+            self.canvas.show_unit_heatmap(None)
+            self._coords_label.setText("")
+            return
+        title, values, extent, levels = unit
+        self.canvas.show_unit_heatmap(values, extent, levels)
+        self._coords_label.setText(title)
+
+    def show_network_view(self, on: bool = True) -> None:
+        """Show (and bring to the front) or hide the Network dock."""
+        if on:
+            self.network_dock.show()
+            self.network_dock.raise_()
+            self._network_dock_visible = True
+        else:
+            self.network_dock.hide()
+        self._send_network_view()
+
+    @property
+    def network_large(self) -> bool:
+        return self.network_view.parent() is not self.network_dock and self.network_view.parent() is not None \
+            and self.network_view.parentWidget() is self.central_splitter
+
+    def set_network_large(self, on: bool) -> None:
+        """The network view in the centre, beside the canvas, large (on), or back in its dock (off)."""
+        if on == self.network_large:
+            return
+        if on:
+            self.network_dock.hide()
+            self.central_splitter.addWidget(self.network_view)
+            self.network_view.set_large(True)
+            self.network_view.show()
+            total = max(2, self.central_splitter.width())
+            self.central_splitter.setSizes([round(total * 0.42), round(total * 0.58)])
+        else:
+            self.network_view.set_large(False)
+            self.network_dock.setWidget(self.network_view)
+            self.network_dock.show()
+            self.network_dock.raise_()
+        if self.act_network_large.isChecked() != on:
+            self.act_network_large.setChecked(on)
+        self._send_network_view()
 
     def _set_discretize(self, on: bool) -> None:
         self.canvas.set_discretize(on)
@@ -556,6 +649,8 @@ class MainWindow(QMainWindow):
             self._primary_histograms = snap.weight_histograms
         if self.compare.active:
             self.tile_grid.set_caption_text(0, _run_numbers(snap, self.history))
+        if self._network_sent:
+            self.network_view.set_frame(snap)
         if snap.points_version == self._points_version:
             self.canvas.set_predictions(snap.predictions)
         if snap.stop_message and snap.stop_message != self._shown_stop:
@@ -608,6 +703,9 @@ class MainWindow(QMainWindow):
         else:
             stalest = min(plots, key=lambda p: self._plot_refreshed.get(p, 0.0))
             due = [stalest] if now - self._plot_refreshed.get(stalest, 0.0) >= PLOT_REFRESH_SECONDS else []
+        if self._histograms_dirty and self.weights_plot in due:
+            self._histograms_dirty = False
+            self.weights_plot.set_overlays(self._overlays())
         for plot in due:
             plot.refresh()
             self._plot_refreshed[plot] = now
@@ -796,14 +894,20 @@ class MainWindow(QMainWindow):
         self._update_compare_actions()
         self._show_playing(self._playing)
 
-    def _update_overlays(self) -> None:
+    def _overlays(self) -> list:
         group = self.compare
         overlays = []
         if group.active:
             for i, run in enumerate(group.runs[1:], 1):
                 overlays.append(Overlay(f"run-{id(run)}", group.labels[i], run.history, group.colours[i],
                                         weight_histograms=self._run_histograms.get(id(run))))
-        overlays += self.pins.overlays()
+        return overlays + self.pins.overlays()
+
+    def _update_overlays(self) -> None:
+        """Runs or pins came or went, or a run restarted (a new history object): every plot draws them."""
+        group = self.compare
+        overlays = self._overlays()
+        self._histograms_dirty = False
         primary = (group.labels[0] or "Run A", group.colours[0]) if group.active else (None, None)
         for plot in self.plots:
             if plot.history is None:   # before run A's first frame
@@ -815,6 +919,7 @@ class MainWindow(QMainWindow):
         self._refresh_plots(all_now=True)
 
     _run_histograms: dict = {}
+    _histograms_dirty = False
 
     def _show_compare_frame(self, index: int, snap, restarted: bool) -> None:
         """A frame of a further run: its tile, its caption numbers, its curves (read from its history)."""
@@ -823,12 +928,13 @@ class MainWindow(QMainWindow):
         run = self.compare.runs[index]
         self.tile_grid.show_snapshot(index, snap, self._points_version)
         self.tile_grid.set_caption_text(index, _run_numbers(snap, run.history))
-        if snap.weight_histograms is not None:
+        if snap.weight_histograms is not None:   # shown with the weights plot's next refresh
             self._run_histograms = {**self._run_histograms, id(run): snap.weight_histograms}
-        if restarted or snap.weight_histograms is not None:
-            self._update_overlays()   # a new history object, or new histograms: the overlays point at them
+            self._histograms_dirty = True
+        if restarted:
+            self._update_overlays()   # a new history object: the overlays point at it
         else:
-            self._refresh_plots(all_now=not snap.playing)
+            self._refresh_plots(all_now=False)   # histories grow in place; plots refresh at a bounded rate
 
     def _on_compare_died(self, index: int, message: str) -> None:
         label = self.compare.labels[index] if index < len(self.compare.labels) else f"run {index + 1}"
@@ -1217,7 +1323,8 @@ class MainWindow(QMainWindow):
         """A picture of the whole window (canvas, plots, legend, status bar with the epoch) or of the
         canvas, ``scale`` times its size on screen (2x for slides): drawn again at that size, not
         magnified."""
-        widget = self if what == "window" else self.canvas
+        self.tile_grid.flush()   # tiles draw their points a turn after the canvas
+        widget = self if what == "window" else (self.tile_grid if self.compare.active else self.canvas)
         ratio = max(1, int(scale)) * widget.devicePixelRatioF()
         image = QImage(QSize(round(widget.width() * ratio), round(widget.height() * ratio)),
                        QImage.Format_ARGB32_Premultiplied)
@@ -1842,15 +1949,6 @@ def _typing_text(widget: QWidget) -> bool:
     if isinstance(widget, (QTextEdit, QPlainTextEdit)):
         return not widget.isReadOnly()
     return False
-
-
-def _history_from_reply(history) -> History | None:
-    """A state reply's history: History.to_arrays() output (or, from an older session, to_dict())."""
-    if history is None:
-        return None
-    if any(hasattr(v, "dtype") for v in history.values()):
-        return History.from_arrays(history)
-    return History.from_dict(history)
 
 
 class _PendingSave:

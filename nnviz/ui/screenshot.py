@@ -81,6 +81,7 @@ def take_screenshot(resolved, epochs: int, out: str, size: tuple[int, int] = DEF
                                         in enumerate(zip(window.compare.labels, outcomes)))
                 else:
                     outcome = outcomes[0]
+                window.tile_grid.flush()   # tiles draw their points a turn after the canvas
                 image = window.grab() if not errors else None
                 app.processEvents()
             finally:
