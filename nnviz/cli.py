@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"epochs to train first (default: the lesson's length, {FILE_DEFAULT_EPOCHS} for a file)")
     shot.add_argument("--out", required=True, metavar="PNG", help="the image file to write")
     shot.add_argument("--size", type=_size, metavar="WxH", help="window size in pixels (default: 1440x900)")
+    shot.add_argument("--network", choices=("tab", "centre"), default=None,
+                      help="also show the network view: in its tab under the canvas, or large in the centre")
 
     from . import sweep_cli   # imports no Qt
     sweep_cli.add_parser(commands)
@@ -226,7 +228,7 @@ def _cmd_screenshot(args) -> int:
         return _qt_missing("screenshots need the app", e)
     size = args.size or screenshot.DEFAULT_SIZE
     # a comparison lesson (or a file holding a comparison) shows all its runs side by side
-    return screenshot.take_screenshot(resolved, epochs, args.out, size)
+    return screenshot.take_screenshot(resolved, epochs, args.out, size, network=args.network)
 
 
 def _cmd_record(args) -> int:

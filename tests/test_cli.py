@@ -236,7 +236,7 @@ def test_no_arguments_or_a_file_opens_the_app(monkeypatch, tmp_path):
 
 def test_screenshot_passes_the_resolved_experiment_through(monkeypatch):
     calls = []
-    monkeypatch.setattr("nnviz.ui.screenshot.take_screenshot", lambda *args: calls.append(args) or 0)
+    monkeypatch.setattr("nnviz.ui.screenshot.take_screenshot", lambda *args, **kw: calls.append(args) or 0)
     assert main(["screenshot", "spiral", "--epochs", "3", "--out", "x.png", "--size", "800x600"]) == 0
     assert main(["screenshot", "--out", "y.png"]) == 0   # the opening lesson, trained for its length
     (spiral, epochs, out, size), (default, default_epochs, out2, size2) = calls

@@ -71,6 +71,7 @@ PRESENTATION_MARKER_SCALE = 1.6
 # The window layout (geometry, docks) is written to the settings this often when it changed, so a crash
 # does not lose it (it used to be written only on a clean close).
 LAYOUT_AUTOSAVE_SECONDS = 5.0
+COMPACT_WIDTH = 1200         # a window narrower than this opens with the compact layout (see _compact_layout)
 BOTTOM_SHARE = 0.46          # of the window's height, for the plots under the canvas (a new layout)
 # Lessons that open the Sweep panel, with its fields filled in (parameter, values, spacing, seeds, epochs).
 LESSON_SWEEPS = {
@@ -250,13 +251,36 @@ class MainWindow(QMainWindow):
         width, height = size.width(), size.height()
         left = max(230, min(380, round(width * 0.17)))
         right = max(340, min(460, round(width * 0.235)))
-        self.resizeDocks([self.data_dock, self.model_dock], [left, right], Qt.Horizontal)
-        self.resizeDocks([self.data_dock, self.lesson_dock], [round(height * 0.55), round(height * 0.45)],
-                         Qt.Vertical)
+        if self._compact:
+            left = 0
+            self.resizeDocks([self.model_dock], [right], Qt.Horizontal)
+            self.resizeDocks([self.model_dock, self.lesson_dock], [round(height * 0.68), round(height * 0.32)],
+                             Qt.Vertical)
+        else:
+            self.resizeDocks([self.data_dock, self.model_dock], [left, right], Qt.Horizontal)
+            self.resizeDocks([self.data_dock, self.lesson_dock], [round(height * 0.55), round(height * 0.45)],
+                             Qt.Vertical)
         centre = max(300, width - left - right)
         self.resizeDocks([self.loss_dock, self.gradient_dock, self.lr_dock],
                          [round(centre * 0.48), round(centre * 0.40), round(centre * 0.12)], Qt.Horizontal)
         self.resizeDocks([self.loss_dock], [max(220, round(height * BOTTOM_SHARE))], Qt.Vertical)
+
+    def _compact_layout(self) -> None:
+        """A small window (a laptop, a projector at 1024x768): the Data panel shares the right column with the
+        Model panel (tabs), the lesson text sits under them, and the learning-rate plot is a tab beside the
+        gradients, so that the canvas and the plots keep the width."""
+        R = Qt.RightDockWidgetArea
+        self.addDockWidget(R, self.data_dock)
+        self.tabifyDockWidget(self.model_dock, self.data_dock)
+        self.addDockWidget(R, self.lesson_dock)
+        self.splitDockWidget(self.model_dock, self.lesson_dock, Qt.Vertical)
+        self.tabifyDockWidget(self.pins_dock, self.lesson_dock) if self.pins_dock.isVisible() else None
+        self.tabifyDockWidget(self.gradient_dock, self.lr_dock)
+        self.model_dock.raise_()
+        self.gradient_dock.raise_()
+        self._compact = True
+
+    _compact = False
 
     def _scale_docks(self, old: QSize, new: QSize) -> None:
         """The window was resized: the bottom plots keep their share of the height (the canvas must not
@@ -278,6 +302,8 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         if not self._layout_restored and not self._first_shown:
+            if self.width() < COMPACT_WIDTH:
+                self._compact_layout()
             self._default_dock_sizes(self.size())   # sized for the window as it is shown, once
             self.gradient_dock.raise_()              # the front tab of the plots' group
         self._first_shown = True

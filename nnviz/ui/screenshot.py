@@ -23,8 +23,10 @@ from .session_client import InProcessSessionClient
 DEFAULT_SIZE = (1440, 900)
 
 
-def take_screenshot(resolved, epochs: int, out: str, size: tuple[int, int] = DEFAULT_SIZE) -> int:
-    """``resolved`` is what ``nnviz.cli.resolve_experiment`` made of the EXPERIMENT argument."""
+def take_screenshot(resolved, epochs: int, out: str, size: tuple[int, int] = DEFAULT_SIZE,
+                    network: str | None = None) -> int:
+    """``resolved`` is what ``nnviz.cli.resolve_experiment`` made of the EXPERIMENT argument; ``network``:
+    None, "tab" (the Network tab in front) or "centre" (the network large beside the canvas)."""
     if epochs < 0:
         raise NnvizError("--epochs must be 0 or more")
     w, h = size
@@ -61,6 +63,11 @@ def take_screenshot(resolved, epochs: int, out: str, size: tuple[int, int] = DEF
                 show_without_size_hints(window)
                 app.processEvents()
                 window.canvas.fit_view()
+                if network == "centre":
+                    window.set_network_large(True)
+                elif network == "tab":
+                    window.show_network_view(True)
+                app.processEvents()
                 window._view_timer.stop()   # the layout has settled: send the final view now, not after a delay
                 window._send_view()
                 # every run of a comparison has its own in-process session: each trains exactly N epochs
@@ -82,6 +89,7 @@ def take_screenshot(resolved, epochs: int, out: str, size: tuple[int, int] = DEF
                 else:
                     outcome = outcomes[0]
                 window.tile_grid.flush()   # tiles draw their points a turn after the canvas
+                window.network_view.flush()
                 image = window.grab() if not errors else None
                 app.processEvents()
             finally:
