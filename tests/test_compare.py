@@ -254,9 +254,11 @@ def test_a_run_slower_than_the_cap_brings_the_limit_back(make_group):
     doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=100))
     group.send_all(m.SetSpeed(1000))      # the big network cannot train that fast
     group.play()
-    for _ in range(20):
+    for i in range(200):   # how soon the limit comes back depends on the machine's speed (and load)
         pump(group)
         assert group.limit is None or max(group.epochs()) <= group.limit
+        if i >= 20 and group.limit is not None:
+            break
     tiny, big = group.epochs()
     assert group.limit is not None and group.limit - big <= 100 and tiny <= group.limit
 
@@ -375,6 +377,10 @@ def test_runs_that_start_again_while_playing_locked_start_the_limit_again(make_g
     doc, group = make_group(LOCKSTEP, hidden=(2,), points=circle(n=100))
     group.play()
     pump(group, rounds=15)
+    for _ in range(200):   # until the limit is well past one quantum (how soon depends on the machine)
+        if group.limit > 2 * group._quantum_now():
+            break
+        pump(group)
     assert group.limit > 2 * group._quantum_now()
     doc.config_model.set_field("architecture", "activation", "relu")   # new weights for every run
     assert all(session(run).epoch_limit == group.limit <= group._quantum_now() for run in group.runs)

@@ -120,3 +120,24 @@ def test_an_error_stops_playing(run):
     run.play()
     run.client.error.emit("boom", "")
     assert errors == ["boom"] and not run.playing
+
+
+def test_frames_while_playing_are_acknowledged_at_a_bounded_rate(run, qtbot):
+    """min_frame_interval (compare mode shares the GUI between runs): a playing frame's Ack waits until the
+    interval has passed since the last one, so the session sends no new frame meanwhile; a still is acked
+    at once."""
+    frames = frames_of(run)
+    run.min_frame_interval = 0.2
+    run.play()
+    run.client.pump(1)
+    assert len(frames) == 1              # the first frame: acked at once (no Ack before it)
+    run.client.pump(1)
+    assert len(frames) == 2              # its Ack waits: 0.2 s have not passed since the first one
+    run.client.pump(1)
+    assert len(frames) == 2              # so the session holds the next frame back
+    qtbot.waitUntil(lambda: not run._ack_timer.isActive(), timeout=2000)
+    run.client.pump(1)
+    assert len(frames) == 3
+    run.pause()
+    run.client.pump(0)
+    assert not run.last_snapshot.playing and not run._ack_timer.isActive()   # a still: acked at once

@@ -36,7 +36,7 @@ from .plots import GradientPlot, LearningRatePlot, LossPlot, WeightsPlot
 from .autosave import Autosaver, discard_recovery, pending_recoveries, restore_recovery as _restore_recovery
 from .recorder import FPS_CHOICES, Recorder, default_video_path
 from .save_job import SaveJob
-from .session_client import SessionClient
+from .session_client import ProcessSessionClient, SessionClient
 from .training_run import TrainingRun
 from .document import Document
 from .sweep_panel import SweepPanel
@@ -71,6 +71,7 @@ PRESENTATION_MARKER_SCALE = 1.6
 # The window layout (geometry, docks) is written to the settings this often when it changed, so a crash
 # does not lose it (it used to be written only on a clean close).
 LAYOUT_AUTOSAVE_SECONDS = 5.0
+MAX_COMPARE_FPS = 60         # frames a second of all compared runs together (each run: this / runs)
 COMPACT_WIDTH = 1200         # a window narrower than this opens with the compact layout (see _compact_layout)
 BOTTOM_SHARE = 0.46          # of the window's height, for the plots under the canvas (a new layout)
 # Lessons that open the Sweep panel, with its fields filled in (parameter, values, spacing, seeds, epochs).
@@ -919,6 +920,11 @@ class MainWindow(QMainWindow):
         self._update_overlays()
         self._update_compare_actions()
         self._show_playing(self._playing)
+        # the runs share the GUI's time: together they send about MAX_COMPARE_FPS frames a second
+        # (child processes only: an in-process session, as in tests and screenshots, is pumped by its caller)
+        interval = len(group.runs) / MAX_COMPARE_FPS if group.active else 0.0
+        for run in group.runs:
+            run.min_frame_interval = interval if isinstance(run.client, ProcessSessionClient) else 0.0
 
     def _overlays(self) -> list:
         group = self.compare

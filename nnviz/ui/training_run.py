@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..engine.history import History
 from ..session import messages as m
@@ -35,6 +35,15 @@ class TrainingRun(QObject):
         self.trained_seconds = 0.0       # seconds of playing since the last save or load
         self._snapshot_time = 0.0
         self._sync: tuple[bool, str] = (True, "")
+        # Frames while playing are acknowledged at most this often (0: at once). Several runs side by side
+        # share the GUI's time: without a bound, four children at full frame rate kept the event loop busy
+        # with frames alone. The child keeps training meanwhile; only its frame rate drops.
+        self.min_frame_interval = 0.0
+        self._last_ack = 0.0
+        self._ack_client: SessionClient | None = None
+        self._ack_timer = QTimer(self)
+        self._ack_timer.setSingleShot(True)
+        self._ack_timer.timeout.connect(self._delayed_ack)
         self.attach(client)
 
     # -- the session client ------------------------------------------------------------------------------
@@ -103,11 +112,19 @@ class TrainingRun(QObject):
     def pause(self) -> None:
         self.client.send(m.Pause(self._next_seq()))
         self.set_playing(False)
+        self.flush_ack()   # the still that answers the Pause comes at once
+
+    def flush_ack(self) -> None:
+        """Send a delayed Ack now."""
+        if self._ack_timer.isActive():
+            self._ack_timer.stop()
+            self._delayed_ack()
 
     def step(self, epochs: int = 1, pause: bool = True) -> None:
         self.client.send(m.Step(epochs, self._next_seq()))
         if pause:
             self.set_playing(False)
+            self.flush_ack()
 
     def reset(self) -> None:
         self.client.send(m.Reset(False))
@@ -130,7 +147,23 @@ class TrainingRun(QObject):
         try:
             self.take(snap)
         finally:
-            client.ack()   # the next frame may come: backpressure is per drawn frame
+            self._ack(client, snap.playing)   # the next frame may come: backpressure is per drawn frame
+
+    def _ack(self, client: SessionClient, playing: bool) -> None:
+        now = time.perf_counter()
+        wait = self.min_frame_interval - (now - self._last_ack)
+        if not playing or wait <= 0:
+            self._last_ack = now
+            client.ack()
+        else:
+            self._ack_client = client
+            self._ack_timer.start(max(1, int(wait * 1000)))
+
+    def _delayed_ack(self) -> None:
+        client, self._ack_client = self._ack_client, None
+        if client is not None and client is self.client:   # not a client replaced meanwhile
+            self._last_ack = time.perf_counter()
+            client.ack()
 
     def take(self, snap: m.Snapshot) -> None:
         """Take a snapshot as if the session had sent it (no Ack): update the history copy and state, emit frame."""
