@@ -56,12 +56,12 @@ MAX_RECORD_INTERVAL = 50
 # With early stopping on, at least this many evaluations fall within its patience.
 EVALUATIONS_PER_PATIENCE = 5
 # The cost model behind the record interval, in microseconds of one core of the 2-core Xeon of
-# benchmarks/README.md (least-squares fit of `bench_engine.py --record-check`'s measurements over 20 networks).
+# benchmarks/README.md (non-negative least-squares fit of bare training epochs and evaluations of 20
+# networks, measured as `bench_engine.py --record-check` does).
 # They are fixed numbers: the interval, and so every result, is the same on any machine.
-COST_CALL = 0.57         # one NumPy call on small arrays (the fixed cost that dominates small nets)
-COST_MAC = 0.6e-4        # one multiply-add of a matrix product
-COST_ELEMENT = 0.31e-3   # one element of an element-wise operation
-COST_LOSS_ROW = 0.008    # one row's loss (softplus as log1p(exp), log-sum-exp)
+COST_CALL = 0.5          # one NumPy call on small arrays (the fixed cost that dominates small nets)
+COST_MAC = 0.54e-4       # one multiply-add of a matrix product
+COST_ELEMENT = 0.33e-3   # one element of an element-wise operation (a loss row is about 10 of them)
 ROW_CALLS = 10           # calls' worth of fixed cost in every epoch's row (batch loss, checks, history row)
 # element operations per value of an activation (tanh and sigmoid cost many times a ReLU)
 ACTIVATION_ELEMENTS = {"relu": 1, "leaky_relu": 2, "linear": 0, "tanh": 14, "sigmoid": 9}
@@ -480,13 +480,13 @@ class Trainer:
         (train, test, validation), a loss per row, the per-layer statistics (passes over the weights, and
         over the steps' gradients) and a fixed number of calls.
         """
-        calls, macs, elements, losses = self._cost_features()
+        calls, macs, elements = self._cost_features()
         train, row, record = (calls[i] * COST_CALL + macs[i] * COST_MAC + elements[i] * COST_ELEMENT
-                              + losses[i] * COST_LOSS_ROW for i in range(3))
+                              for i in range(3))
         return train, row, record
 
     def _cost_features(self):
-        """(calls, multiply-adds, element operations, loss rows), each as (training, row, evaluation) counts."""
+        """(calls, multiply-adds, element operations), each as (training, row, evaluation) counts."""
         cfg = self.config
         sizes = self.network.sizes
         n_layers = len(sizes) - 1
@@ -499,7 +499,7 @@ class Trainer:
         n = self._eval_counts[0]
         n_eval = sum(self._eval_counts)
         if n == 0:
-            return (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0)
+            return (0, 0, 0), (0, 0, 0), (0, 0, 0)
         bs = min(cfg.optimizer.batch_size or n, n)
         steps = -(-n // bs)
         dropped = [k for k, p in zip(sizes[1:-1], cfg.hidden_dropout()) if p > 0]
@@ -517,10 +517,13 @@ class Trainer:
         blocks = -(-n_eval // 2048)
         record_calls = 70 + 4 * n_layers * blocks + (0 if deferred else steps * (n_layers + 3))
         record_macs = (n_eval - reused) * macs
-        record_elements = ((n_eval - reused) * (2 * units + act_elements) + 2 * n_eval + 6 * nw
-                           + (4 * steps * nw if deferred else 2 * steps * nw))
+        # per point a loss, an error and their sums; per weight the statistics; small nets sum the steps'
+        # gradients over a (steps, weights) matrix (a multiply, an abs and two reductions along the steps)
+        record_elements = ((n_eval - reused) * (2 * units + act_elements) + 10 * n_eval + 6 * nw
+                           + (12 * steps * nw if deferred else 2 * steps * nw))
+        row_elements = 4 * n + (n if bs < n else 0)      # the batch loss (shuffled: its signs too)
         return ((train_calls, row_calls, record_calls), (train_macs, 0, record_macs),
-                (train_elements, 0, record_elements), (0, n, n_eval))
+                (train_elements, row_elements, record_elements))
 
     def _record_due(self, epoch: int) -> bool:
         """Whether the record's schedule evaluates ``epoch`` (1-based)."""
