@@ -183,6 +183,13 @@ def test_plot_sizes_at_1440x900(window, qtbot):
     assert window.loss_plot.view_box.height() >= 240      # the data area of the loss plot
     assert window.gradient_plot.view_box.height() >= 200
     assert window.canvas.height() >= 300                 # and the canvas keeps room
+    # a bigger window: the plots keep their share (the canvas does not take everything)
+    before = window.loss_dock.height()
+    window.resize(2560, 1440)
+    qtbot.waitUntil(lambda: window.height() == 1440, timeout=2000)
+    qtbot.wait(50)
+    assert window.loss_dock.height() >= before * 1.4
+    assert window.loss_dock.height() >= 0.35 * window.height()
 
 
 def _running(pid: int) -> bool:

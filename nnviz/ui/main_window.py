@@ -262,8 +262,14 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.data_dock, self.lesson_dock], [round(height * 0.55), round(height * 0.45)],
                              Qt.Vertical)
         centre = max(300, width - left - right)
-        self.resizeDocks([self.loss_dock, self.gradient_dock, self.lr_dock],
-                         [round(centre * 0.48), round(centre * 0.40), round(centre * 0.12)], Qt.Horizontal)
+        if self._compact:   # the learning rate is a tab: loss and the other plots share the width evenly
+            # (resizeDocks ignores a dock hidden behind another tab: size the group by its front tab)
+            group = (self._front_plot_dock, self.gradient_dock, self.weights_dock, self.network_dock, self.lr_dock)
+            front = next((d for d in group if d.isVisible() and not d.visibleRegion().isEmpty()), group[0])
+            self.resizeDocks([self.loss_dock, front], [centre // 2, centre // 2], Qt.Horizontal)
+        else:
+            self.resizeDocks([self.loss_dock, self.gradient_dock, self.lr_dock],
+                             [round(centre * 0.48), round(centre * 0.40), round(centre * 0.12)], Qt.Horizontal)
         self.resizeDocks([self.loss_dock], [max(220, round(height * BOTTOM_SHARE))], Qt.Vertical)
 
     def _compact_layout(self) -> None:
@@ -277,11 +283,20 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.model_dock, self.lesson_dock, Qt.Vertical)
         self.tabifyDockWidget(self.pins_dock, self.lesson_dock) if self.pins_dock.isVisible() else None
         self.tabifyDockWidget(self.gradient_dock, self.lr_dock)
+        self.lr_plot.setMaximumWidth(16777215)   # folded narrow it would narrow the whole tab group
         self.model_dock.raise_()
         self.gradient_dock.raise_()
         self._compact = True
 
     _compact = False
+
+    @property
+    def _front_plot_dock(self) -> QDockWidget:
+        return getattr(self, "_front_plot", None) or self.gradient_dock
+
+    @_front_plot_dock.setter
+    def _front_plot_dock(self, dock: QDockWidget) -> None:
+        self._front_plot = dock
 
     def _scale_docks(self, old: QSize, new: QSize) -> None:
         """The window was resized: the bottom plots keep their share of the height (the canvas must not
@@ -305,8 +320,10 @@ class MainWindow(QMainWindow):
         if not self._layout_restored and not self._first_shown:
             if self.width() < COMPACT_WIDTH:
                 self._compact_layout()
+                # the moved docks settle in the next turn; size them again then
+                QTimer.singleShot(0, lambda: self._closed or self._default_dock_sizes(self.size()))
             self._default_dock_sizes(self.size())   # sized for the window as it is shown, once
-            self.gradient_dock.raise_()              # the front tab of the plots' group
+            self._front_plot_dock.raise_()           # the front tab of the plots' group (a lesson's choice)
         self._first_shown = True
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -1123,6 +1140,7 @@ class MainWindow(QMainWindow):
         if preset.name in LESSON_SWEEPS:
             self.prefill_sweep(**LESSON_SWEEPS[preset.name])
         tab = {"weights": self.weights_dock}.get(LESSON_TABS.get(preset.name), self.gradient_dock)
+        self._front_plot_dock = tab
         if not (preset.name in LESSON_SWEEPS and tab is self.gradient_dock):
             tab.raise_()
 

@@ -1990,10 +1990,12 @@ class LearningRatePlot(_MetricPlot):
         self.constant_note.setVisible(on)
         dock = self.parentWidget()
         window = dock.parentWidget() if isinstance(dock, QDockWidget) else None
+        # a tab among other docks must not narrow its whole tab group: only a dock of its own folds narrow
+        tabbed = isinstance(window, QMainWindow) and bool(window.tabifiedDockWidgets(dock))
         if on:
             if self.width() > COMPACT_LR_WIDTH:
                 self._wide_width = self.width()
-            self.setMaximumWidth(COMPACT_LR_WIDTH)
+            self.setMaximumWidth(16777215 if tabbed else COMPACT_LR_WIDTH)
         else:
             self.setMaximumWidth(16777215)   # QWIDGETSIZE_MAX
             if isinstance(window, QMainWindow) and not dock.isFloating():
