@@ -298,6 +298,7 @@ def _train_one(args, label: str, experiment: Experiment, epochs: int, csv_path: 
     finally:
         progress.clear()
     seconds = time.perf_counter() - start
+    trainer.complete_record()   # after Ctrl-C the newest row may not be evaluated yet: the files get it whole
 
     if trainer.stop_info is not None and trainer.stop_info.kind == "no_training_points":
         return _fail(f"{label}: {trainer.stop_info.message}")

@@ -274,6 +274,9 @@ class TrainingSession:
         run again after the command.
         """
         if not self.busy:
+            if self.trainer.complete_record():   # the newest row was not evaluated: it is now; send it again
+                self._sent_epoch = min(self._sent_epoch, self.trainer.epoch - 1)
+                self.dirty = True
             if (self.boundary_reduced or self.predictions_partial or self._histogram_still != self._weights_key()
                     or self.network_reduced):
                 self.dirty = True   # training paused or stopped: the still must be sharp and exact

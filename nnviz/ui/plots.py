@@ -1334,6 +1334,14 @@ class LossPlot(_MetricPlot):
         names = self._ERROR if self.error_mode else self._LOSS
         cols = {key: h[name] for key, name in names.items()}
         if not self.error_mode:
+            # train loss from evaluated epochs only, like test loss: between evaluations a row holds the mean
+            # of the epoch's batch losses (with dropout, if any), which would saw-tooth against them
+            try:
+                evaluated = h["evaluated"]
+            except (KeyError, IndexError):
+                evaluated = None
+            if evaluated is not None and evaluated.size and not evaluated.all():
+                cols["train"] = np.where(evaluated == 1, cols["train"], np.nan)
             cols["penalty"] = h["penalty"]
             if self.objective_button.isChecked():
                 cols["objective"] = self._objective_column(run)
