@@ -71,7 +71,7 @@ PRESENTATION_MARKER_SCALE = 1.6
 # The window layout (geometry, docks) is written to the settings this often when it changed, so a crash
 # does not lose it (it used to be written only on a clean close).
 LAYOUT_AUTOSAVE_SECONDS = 5.0
-MAX_COMPARE_FPS = 60         # frames a second of all compared runs together (each run: this / runs)
+MAX_COMPARE_FPS = 40         # frames a second of all compared runs together (each run: this / runs)
 COMPACT_WIDTH = 1200         # a window narrower than this opens with the compact layout (see _compact_layout)
 BOTTOM_SHARE = 0.46          # of the window's height, for the plots under the canvas (a new layout)
 # Lessons that open the Sweep panel, with its fields filled in (parameter, values, spacing, seeds, epochs).
@@ -693,6 +693,8 @@ class MainWindow(QMainWindow):
             self._primary_histograms = snap.weight_histograms
         if self.compare.active:
             self.tile_grid.set_caption_text(0, _run_numbers(snap, self.history))
+            for other in self.compare.runs[1:]:
+                other.ack_if_due()
         if self._network_sent:
             self.network_view.set_frame(snap)
         if snap.points_version == self._points_version:
@@ -742,11 +744,13 @@ class MainWindow(QMainWindow):
     def _refresh_plots(self, all_now: bool) -> None:
         plots = [p for p in self.plots if p.isVisible()] or [self.loss_plot]   # hidden tabs wait
         now = time.perf_counter()
+        # several runs: each refresh draws every run's curves, so refreshes come that many times less often
+        interval = PLOT_REFRESH_SECONDS * (len(self.compare.runs) if self.compare.active else 1)
         if all_now:
             due = plots
         else:
             stalest = min(plots, key=lambda p: self._plot_refreshed.get(p, 0.0))
-            due = [stalest] if now - self._plot_refreshed.get(stalest, 0.0) >= PLOT_REFRESH_SECONDS else []
+            due = [stalest] if now - self._plot_refreshed.get(stalest, 0.0) >= interval else []
         if self._histograms_dirty and self.weights_plot in due:
             self._histograms_dirty = False
             self.weights_plot.set_overlays(self._overlays())
@@ -975,6 +979,8 @@ class MainWindow(QMainWindow):
         if not self.compare.active or index >= self.tile_grid.count:
             return
         run = self.compare.runs[index]
+        for other in self.compare.runs:   # Acks held back for the frame rate go out on time (see ack_if_due)
+            other.ack_if_due()
         self.tile_grid.show_snapshot(index, snap, self._points_version)
         self.tile_grid.set_caption_text(index, _run_numbers(snap, run.history))
         if snap.weight_histograms is not None:   # shown with the weights plot's next refresh

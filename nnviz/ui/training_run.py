@@ -159,6 +159,13 @@ class TrainingRun(QObject):
             self._ack_client = client
             self._ack_timer.start(max(1, int(wait * 1000)))
 
+    def ack_if_due(self) -> None:
+        """Send a delayed Ack whose time has come. Called on other runs' frames too: a busy event loop runs
+        timers late (Qt runs them when it is idle), and the Ack must not wait for that."""
+        if self._ack_client is not None and time.perf_counter() - self._last_ack >= self.min_frame_interval:
+            self._ack_timer.stop()
+            self._delayed_ack()
+
     def _delayed_ack(self) -> None:
         client, self._ack_client = self._ack_client, None
         if client is not None and client is self.client:   # not a client replaced meanwhile
