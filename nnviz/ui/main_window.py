@@ -1629,7 +1629,7 @@ class MainWindow(QMainWindow):
                                        "Record the whole window to a video (MP4, and a GIF if chosen in the "
                                        "Record menu); again to stop (Ctrl+Shift+R).")
         self.act_record_canvas = self._action("Record canvas only…", lambda: self.toggle_recording(canvas=True),
-                                              None, "Record only the canvas (points and boundary) to a video.")
+                                              None, "Record only the canvas (points and boundary; in compare mode every run's tile) to a video.")
         self.act_record_gif = self._action(
             "Also write a GIF", lambda on: self.settings.setValue("record/gif", on), None,
             "Write a GIF (at most 15 frames/s) beside the MP4.", checkable=True,
@@ -1674,7 +1674,9 @@ class MainWindow(QMainWindow):
         gif = self.act_record_gif.isChecked() if gif is None else gif
         gif_path = os.path.splitext(path)[0] + ".gif" if gif and path.lower().endswith(".mp4") else None
         try:
-            self.recorder.start(self.canvas if canvas else self, path, fps or self._record_fps(), gif_path,
+            # compare mode: the canvas and every run's tile
+            target = (self.tile_grid if self.compare.active else self.canvas) if canvas else self
+            self.recorder.start(target, path, fps or self._record_fps(), gif_path,
                                 exclude=[self._rec_label, self._record_button])
         except NnvizError as exc:
             self._error("Cannot record", str(exc))
