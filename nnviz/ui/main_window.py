@@ -115,6 +115,12 @@ class MainWindow(QMainWindow):
         self._presenting: dict | None = None  # presentation mode: what to restore when it ends
         self._layout_restored = False         # the user's dock layout came from the settings
         self._first_shown = False
+        self._compact = False                 # the compact layout of a small window (see _compact_layout)
+        self._network_sent: bool | None = None   # the last SetNetworkView sent to run A's session
+        self._network_dock_visible = False    # the Network tab is in front (visibilityChanged)
+        self._run_histograms: dict = {}       # compare mode: each further run's latest weight histograms
+        self._histograms_dirty = False        # ... not yet handed to the weights plot
+        self._primary_histograms = None       # run A's latest weight histograms (for a pin)
 
         self.document = Document(self)        # points, settings, undo, file state: what is saved
         self.points_model = self.document.points_model
@@ -123,6 +129,7 @@ class MainWindow(QMainWindow):
 
         self._build_central()
         self._build_docks()
+        self._front_plot_dock = self.gradient_dock   # the plot tab in front (a lesson may choose another)
         self._build_actions()
         self._build_menus_and_toolbar()
         self._build_status_bar()
@@ -287,16 +294,6 @@ class MainWindow(QMainWindow):
         self.model_dock.raise_()
         self.gradient_dock.raise_()
         self._compact = True
-
-    _compact = False
-
-    @property
-    def _front_plot_dock(self) -> QDockWidget:
-        return getattr(self, "_front_plot", None) or self.gradient_dock
-
-    @_front_plot_dock.setter
-    def _front_plot_dock(self, dock: QDockWidget) -> None:
-        self._front_plot = dock
 
     def _scale_docks(self, old: QSize, new: QSize) -> None:
         """The window was resized: the bottom plots keep their share of the height (the canvas must not
@@ -583,10 +580,6 @@ class MainWindow(QMainWindow):
                                         predictions=self.act_misclassified.isChecked()))
 
     # -- the network view ----------------------------------------------------------------------------
-    _network_sent: bool | None = None
-
-    _network_dock_visible = False
-
     def _on_network_dock_visible(self, visible: bool) -> None:
         self._network_dock_visible = visible   # False also while another tab of its group is in front
         self._send_network_view()
@@ -627,8 +620,7 @@ class MainWindow(QMainWindow):
 
     @property
     def network_large(self) -> bool:
-        return self.network_view.parent() is not self.network_dock and self.network_view.parent() is not None \
-            and self.network_view.parentWidget() is self.central_splitter
+        return self.network_view.parentWidget() is self.central_splitter
 
     def set_network_large(self, on: bool) -> None:
         """The network view in the centre, beside the canvas, large (on), or back in its dock (off)."""
@@ -863,7 +855,6 @@ class MainWindow(QMainWindow):
         self.lesson_dock.raise_()
         self.pins_dock.hide()
         self.view_menu.insertAction(self._view_anchor, self.pins_dock.toggleViewAction())
-        self._primary_histograms = None
         self._update_compare_actions()
 
     def _update_compare_actions(self) -> None:
@@ -971,8 +962,6 @@ class MainWindow(QMainWindow):
             self.pins_dock.show()
         self._refresh_plots(all_now=True)
 
-    _run_histograms: dict = {}
-    _histograms_dirty = False
 
     def _show_compare_frame(self, index: int, snap, restarted: bool) -> None:
         """A frame of a further run: its tile, its caption numbers, its curves (read from its history)."""
