@@ -29,3 +29,10 @@ def _no_remembered_settings():
         QSettings().sync()
     QCoreApplication.setOrganizationName(names[0])
     QCoreApplication.setApplicationName(names[1])
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """A settings file of the test's own, for a MainWindow (never the user's)."""
+    from PySide6.QtCore import QSettings
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)

@@ -3,7 +3,6 @@ import os
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from engine_data import circle
 from nnviz.engine import ExperimentConfig
@@ -21,11 +20,6 @@ def experiment():
     c = ExperimentConfig()
     c.architecture.hidden_layers = [4, 4]
     return Experiment(c, circle(), name="Circle test", description="A test lesson.")
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
 
 
 @pytest.fixture

@@ -75,3 +75,30 @@ def test_arrays_round_trip_exactly_and_bad_arrays_are_refused():
         d[column] = bad
         with pytest.raises(FileFormatError, match=match):
             History.from_arrays(d)
+
+
+def _rows(evaluated):
+    from nnviz.engine.history import LAYER_COLUMNS, SCALAR_COLUMNS
+    n = len(evaluated)
+    rows = {c: np.full(n, np.nan) for c in SCALAR_COLUMNS}
+    rows.update({c: np.full((n, 1), np.nan) for c in LAYER_COLUMNS})
+    rows["epoch"] = np.arange(1.0, n + 1)
+    rows["train_loss"] = np.arange(n, dtype=float)
+    rows["evaluated"] = np.asarray(evaluated, dtype=float)
+    return rows
+
+
+@pytest.mark.parametrize("gap", [0, 1, 63, 64, 65, 1000, 5000])
+def test_last_evaluated_row_is_found_however_far_back(gap):
+    """The newest evaluated row, searched from the end: found wherever it is, None when there is none."""
+    h = History(1)
+    n = gap + 10
+    evaluated = np.zeros(n)
+    evaluated[n - 1 - gap] = 1.0
+    evaluated[0] = 1.0
+    h.extend(_rows(evaluated))
+    assert h.last_evaluated_row() == n - 1 - gap
+    assert h.last_evaluated("train_loss") == n - 1 - gap
+    none = History(1)
+    none.extend(_rows(np.zeros(5)))
+    assert none.last_evaluated_row() is None and np.isnan(none.last_evaluated("train_loss"))

@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from engine_data import circle
@@ -19,11 +19,6 @@ def experiment(**arch):
     for k, v in arch.items():
         setattr(c.architecture, k, v)
     return Experiment(c, circle(), name="Circle test", description="A test lesson.")
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
 
 
 @pytest.fixture

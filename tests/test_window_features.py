@@ -28,11 +28,6 @@ def experiment():
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-
-
-@pytest.fixture
 def window(qtbot, settings):
     w = MainWindow(InProcessSessionClient(), settings=settings, experiment=experiment())
     qtbot.addWidget(w, before_close_func=lambda w: w.forget_unsaved())

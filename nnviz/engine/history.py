@@ -142,8 +142,15 @@ class History:
 
     def last_evaluated_row(self) -> int | None:
         """Index of the newest evaluated row (None if there is none)."""
-        rows = np.flatnonzero(self._scalars["evaluated"][: self._n] == 1.0)
-        return int(rows[-1]) if len(rows) else None
+        evaluated = self._scalars["evaluated"][: self._n]
+        stop, size = len(evaluated), 64   # newest first, in growing chunks: O(rows since it), not O(history)
+        while stop > 0:
+            start = max(0, stop - size)
+            rows = np.flatnonzero(evaluated[start:stop] == 1.0)
+            if len(rows):
+                return start + int(rows[-1])
+            stop, size = start, size * 4
+        return None
 
     def last_evaluated(self, column: str) -> float:
         """``column`` in the newest evaluated row (NaN if none): what a numbers display should show."""

@@ -2054,26 +2054,19 @@ class _ImageExportDialog(QDialog):
         return ("canvas" if self.canvas_only.isChecked() else "window"), int(self.scale.currentData() or 1)
 
 
-def _last_finite(history, column: str) -> float:
-    try:
-        values = history[column]
-    except (KeyError, IndexError):
-        return float("nan")
-    finite = np.flatnonzero(np.isfinite(values))
-    return float(values[finite[-1]]) if finite.size else float("nan")
-
-
 def _run_numbers(snap, history) -> str:
     """A run's caption text: its epoch and its last evaluated train/test error (or loss)."""
     parts = [f"epoch {snap.epoch:,}"]
-    if len(history):
+    row = history.last_evaluated_row() if len(history) else None
+    if row is not None:
         if snap.mode == "regression":
-            pairs = (("train loss", _last_finite(history, "train_loss")), ("test", _last_finite(history, "test_loss")))
-            parts += [f"{k} {v:.3g}" for k, v in pairs if np.isfinite(v)]
+            pairs = (("train loss", "train_loss", "{:.3g}"), ("test", "test_loss", "{:.3g}"))
         else:
-            pairs = (("train error", _last_finite(history, "train_error")),
-                     ("test", _last_finite(history, "test_error")))
-            parts += [f"{k} {v:.1%}" for k, v in pairs if np.isfinite(v)]
+            pairs = (("train error", "train_error", "{:.1%}"), ("test", "test_error", "{:.1%}"))
+        for name, column, form in pairs:
+            value = float(history[column][row])
+            if np.isfinite(value):
+                parts.append(f"{name} {form.format(value)}")
     if snap.stop_message:
         parts.append("stopped")
     return " · ".join(parts)
